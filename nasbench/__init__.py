@@ -1,0 +1,85 @@
+"""nasbench: a NAS benchmark and tabular-surrogate evaluation suite.
+
+The space, table and error APIs import without torch; the model builder (which needs
+torch) is imported on first use of one of its names.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from nasbench.errors import (
+    ArchitectureError,
+    ConfigError,
+    MetricError,
+    NasbenchError,
+    NotMeasuredError,
+    SchemaVersionError,
+    TableError,
+)
+from nasbench.space import NB201_OPS, SPACE_PRESETS, Architecture, CellSpace, get_space
+from nasbench.table import Table, TableWriter, open_table, validate_table
+
+if TYPE_CHECKING:
+    from nasbench.models import (
+        MODEL_PRESETS,
+        MacroConfig,
+        arch_cost,
+        build_model,
+        cost_arrays,
+        count_cost,
+        get_model_config,
+    )
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "MODEL_PRESETS": "nasbench.models",
+    "MacroConfig": "nasbench.models",
+    "arch_cost": "nasbench.models",
+    "build_model": "nasbench.models",
+    "cost_arrays": "nasbench.models",
+    "count_cost": "nasbench.models",
+    "get_model_config": "nasbench.models",
+}
+
+__all__ = [
+    "MODEL_PRESETS",
+    "NB201_OPS",
+    "SPACE_PRESETS",
+    "Architecture",
+    "ArchitectureError",
+    "CellSpace",
+    "ConfigError",
+    "MacroConfig",
+    "MetricError",
+    "NasbenchError",
+    "NotMeasuredError",
+    "SchemaVersionError",
+    "Table",
+    "TableError",
+    "TableWriter",
+    "__version__",
+    "arch_cost",
+    "build_model",
+    "cost_arrays",
+    "count_cost",
+    "get_model_config",
+    "get_space",
+    "open_table",
+    "validate_table",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nasbench' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
