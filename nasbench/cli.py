@@ -68,11 +68,16 @@ def cmd_space(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(data)
     else:
-        print(f"space {args.preset}: {space.num_nodes} nodes, {space.num_edges} edges, "
-              f"{space.num_ops} ops ({', '.join(space.ops)})")
+        print(
+            f"space {args.preset}: {space.num_nodes} nodes, {space.num_edges} edges, "
+            f"{space.num_ops} ops ({', '.join(space.ops)})"
+        )
         print(f"architectures: {space.size:,}")
-        print(f"unique (isomorphism classes): {unique:,}" if unique is not None
-              else "unique: not enumerated (space too large)")
+        print(
+            f"unique (isomorphism classes): {unique:,}"
+            if unique is not None
+            else "unique: not enumerated (space too large)"
+        )
     return 0
 
 
@@ -83,8 +88,13 @@ def cmd_cost(args: argparse.Namespace) -> int:
     config = get_model_config(args.preset)
     arch = space.arch(_parse_arch(args.arch))
     params_m, flops_m = arch_cost(arch, config, space)
-    data = {"arch": str(arch), "index": space.index(arch), "preset": args.preset,
-            "params_m": params_m, "flops_m": flops_m}
+    data = {
+        "arch": str(arch),
+        "index": space.index(arch),
+        "preset": args.preset,
+        "params_m": params_m,
+        "flops_m": flops_m,
+    }
     if args.json:
         _print_json(data)
     else:
@@ -124,25 +134,33 @@ def cmd_info(args: argparse.Namespace) -> int:
         _print_json(data)
         return 0
     print(f"table      {data['path']}")
-    print(f"space      {', '.join(table.space.ops)}; {table.space.num_nodes} nodes; "
-          f"{table.space.size:,} architectures")
+    print(
+        f"space      {', '.join(table.space.ops)}; {table.space.num_nodes} nodes; "
+        f"{table.space.size:,} architectures"
+    )
     print(f"archs      {table.num_archs:,} rows, {table.num_unique:,} unique classes")
     print(f"dataset    {json.dumps(table.dataset, sort_keys=True)}")
     print(f"model      {json.dumps(table.model, sort_keys=True)}")
     print(f"protocol   {json.dumps(table.protocol, sort_keys=True)}")
     print(f"seeds      {table.seeds.tolist()}   epochs {table.num_epochs}")
-    print(f"runs       {data['runs_done']:,} done, {data['runs_failed']:,} failed, "
-          f"{data['runs_total']:,} in all")
+    print(
+        f"runs       {data['runs_done']:,} done, {data['runs_failed']:,} failed, "
+        f"{data['runs_total']:,} in all"
+    )
     print(f"metrics    {', '.join(table.epoch_metrics)}")
     if table.num_archs:
-        print(f"cost       params {data['params_m_range'][0]:.6f}-{data['params_m_range'][1]:.6f} M, "
-              f"FLOPs {data['flops_m_range'][0]:.5f}-{data['flops_m_range'][1]:.5f} M")
+        print(
+            f"cost       params {data['params_m_range'][0]:.6f}-{data['params_m_range'][1]:.6f} M, "
+            f"FLOPs {data['flops_m_range'][0]:.5f}-{data['flops_m_range'][1]:.5f} M"
+        )
     for device_id, description in table.devices.items():
         print(f"device     {device_id}: {json.dumps(description, sort_keys=True)}")
     if table.fidelity:
         print(f"fidelity   {json.dumps(table.fidelity, sort_keys=True)}")
-    print(f"created    {table.provenance.get('created')} by nasbench "
-          f"{table.provenance.get('nasbench_version')}, torch {table.provenance.get('torch_version')}")
+    print(
+        f"created    {table.provenance.get('created')} by nasbench "
+        f"{table.provenance.get('nasbench_version')}, torch {table.provenance.get('torch_version')}"
+    )
     print(f"checksum   {table.checksum}")
     return 0
 
@@ -153,9 +171,15 @@ def cmd_query(args: argparse.Namespace) -> int:
     table = open_table(args.table)
     arch = table.space.arch(_parse_arch(args.arch))
     value = table.query(arch, args.metric, epoch=args.epoch, seed=args.seed)
-    data = {"arch": str(arch), "index": table.space.index(arch),
-            "canonical_index": table.canonical_index(arch), "metric": args.metric,
-            "epoch": args.epoch, "seed": args.seed, "value": value}
+    data = {
+        "arch": str(arch),
+        "index": table.space.index(arch),
+        "canonical_index": table.canonical_index(arch),
+        "metric": args.metric,
+        "epoch": args.epoch,
+        "seed": args.seed,
+        "value": value,
+    }
     if args.json:
         _print_json(data)
     else:
@@ -188,15 +212,25 @@ def cmd_init_table(args: argparse.Namespace) -> int:
     params, flops = cost_arrays(space, config)
     dataset = {"name": args.dataset or PRESET_DATASETS.get(args.preset, "unspecified")}
     writer = TableWriter.create(
-        args.out, space=space, model=config.to_dict(), dataset=dataset,
+        args.out,
+        space=space,
+        model=config.to_dict(),
+        dataset=dataset,
         protocol={"epochs": args.epochs, "seeds": seeds, "model_preset": args.preset},
-        seeds=seeds, num_epochs=args.epochs, params=params, flops=flops,
+        seeds=seeds,
+        num_epochs=args.epochs,
+        params=params,
+        flops=flops,
         overwrite=args.overwrite,
-        provenance={"command": "nasbench init-table " + " ".join(sys.argv[2:])} if args.record_command else None,
+        provenance={"command": "nasbench init-table " + " ".join(sys.argv[2:])}
+        if args.record_command
+        else None,
     )
     writer.close()
-    print(f"wrote {args.out}: {space.size:,} architectures, {space.num_unique:,} classes, "
-          f"costs under model preset {args.preset}; every run pending")
+    print(
+        f"wrote {args.out}: {space.size:,} architectures, {space.num_unique:,} classes, "
+        f"costs under model preset {args.preset}; every run pending"
+    )
     return 0
 
 
@@ -211,32 +245,45 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nasbench {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = commands.add_parser("space", help="describe a search space (size, unique classes)",
-                            description="Describe a cell search space: ops, size and the number "
-                                        "of isomorphism classes.")
-    p.add_argument("--preset", default="nb201", choices=sorted(SPACE_PRESETS), help="space preset (default nb201)")
+    p = commands.add_parser(
+        "space",
+        help="describe a search space (size, unique classes)",
+        description="Describe a cell search space: ops, size and the number of isomorphism classes.",
+    )
+    p.add_argument(
+        "--preset", default="nb201", choices=sorted(SPACE_PRESETS), help="space preset (default nb201)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_space)
 
-    p = commands.add_parser("cost", help="params and FLOPs of one architecture",
-                            description="Build an architecture's network and count params and FLOPs "
-                                        "as NAS-Bench-201 does (conv + linear MACs, one image).")
+    p = commands.add_parser(
+        "cost",
+        help="params and FLOPs of one architecture",
+        description="Build an architecture's network and count params and FLOPs "
+        "as NAS-Bench-201 does (conv + linear MACs, one image).",
+    )
     p.add_argument("arch", metavar="ARCH", help="NAS-Bench-201 string or integer index")
     p.add_argument("--preset", default="nb201", help="model preset (nb201, cpu-small, tiny)")
     p.add_argument("--space", default="nb201", choices=sorted(SPACE_PRESETS), help="space preset")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_cost)
 
-    p = commands.add_parser("info", help="summarise a table file",
-                            description="Summarise a table: space, classes, seeds, epochs, runs "
-                                        "recorded, protocol, devices, fidelity, provenance.")
+    p = commands.add_parser(
+        "info",
+        help="summarise a table file",
+        description="Summarise a table: space, classes, seeds, epochs, runs "
+        "recorded, protocol, devices, fidelity, provenance.",
+    )
     p.add_argument("table", metavar="TABLE", help="path of an .h5 table")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_info)
 
-    p = commands.add_parser("query", help="look up one metric of one architecture",
-                            description="Look up one metric of one architecture in a table; "
-                                        "isomorphic architectures answer from their class.")
+    p = commands.add_parser(
+        "query",
+        help="look up one metric of one architecture",
+        description="Look up one metric of one architecture in a table; "
+        "isomorphic architectures answer from their class.",
+    )
     p.add_argument("table", metavar="TABLE", help="path of an .h5 table")
     p.add_argument("arch", metavar="ARCH", help="NAS-Bench-201 string or integer index")
     p.add_argument("--metric", default="val_acc", help="metric name (default val_acc)")
@@ -245,17 +292,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_query)
 
-    p = commands.add_parser("validate", help="check a table file against the schema",
-                            description="Check a table: schema, checksum, canonical classes, "
-                                        "value ranges. Exit status 1 if anything is wrong.")
+    p = commands.add_parser(
+        "validate",
+        help="check a table file against the schema",
+        description="Check a table: schema, checksum, canonical classes, "
+        "value ranges. Exit status 1 if anything is wrong.",
+    )
     p.add_argument("table", metavar="TABLE", help="path of an .h5 table")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_validate)
 
-    p = commands.add_parser("init-table", help="write an empty table with every architecture's cost",
-                            description="Write a table holding every architecture of a space, its "
-                                        "canonical class and its params/FLOPs; every training run "
-                                        "is pending until the generator fills it.")
+    p = commands.add_parser(
+        "init-table",
+        help="write an empty table with every architecture's cost",
+        description="Write a table holding every architecture of a space, its "
+        "canonical class and its params/FLOPs; every training run "
+        "is pending until the generator fills it.",
+    )
     p.add_argument("--out", required=True, help="path of the .h5 file to write")
     p.add_argument("--space", default="nb201", choices=sorted(SPACE_PRESETS), help="space preset")
     p.add_argument("--preset", default="nb201", help="model preset for the costs")
@@ -263,8 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
     p.add_argument("--epochs", type=int, default=1, help="epochs per run (default 1)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
-    p.add_argument("--record-command", action="store_true",
-                   help="store the command line in the provenance")
+    p.add_argument("--record-command", action="store_true", help="store the command line in the provenance")
     p.set_defaults(func=cmd_init_table)
     return parser
 

@@ -98,12 +98,27 @@ def get_model_config(name_or_config: str | MacroConfig | None = None) -> MacroCo
 class ReLUConvBN(nn.Sequential):
     """ReLU -> Conv2d (no bias) -> BatchNorm, NAS-Bench-201's ``nor_conv`` op."""
 
-    def __init__(self, channels_in: int, channels_out: int, kernel: int, stride: int,
-                 padding: int, dilation: int = 1, affine: bool = True) -> None:
+    def __init__(
+        self,
+        channels_in: int,
+        channels_out: int,
+        kernel: int,
+        stride: int,
+        padding: int,
+        dilation: int = 1,
+        affine: bool = True,
+    ) -> None:
         super().__init__(
             nn.ReLU(inplace=False),
-            nn.Conv2d(channels_in, channels_out, kernel, stride=stride, padding=padding,
-                      dilation=dilation, bias=False),
+            nn.Conv2d(
+                channels_in,
+                channels_out,
+                kernel,
+                stride=stride,
+                padding=padding,
+                dilation=dilation,
+                bias=False,
+            ),
             nn.BatchNorm2d(channels_out, affine=affine),
         )
 
@@ -111,12 +126,21 @@ class ReLUConvBN(nn.Sequential):
 class SepConv(nn.Sequential):
     """ReLU -> depthwise conv -> pointwise conv -> BN (DARTS / NAS-Bench-201 ``sep_conv``)."""
 
-    def __init__(self, channels: int, kernel: int, padding: int, dilation: int = 1,
-                 affine: bool = True) -> None:
+    def __init__(
+        self, channels: int, kernel: int, padding: int, dilation: int = 1, affine: bool = True
+    ) -> None:
         super().__init__(
             nn.ReLU(inplace=False),
-            nn.Conv2d(channels, channels, kernel, stride=1, padding=padding, dilation=dilation,
-                      groups=channels, bias=False),
+            nn.Conv2d(
+                channels,
+                channels,
+                kernel,
+                stride=1,
+                padding=padding,
+                dilation=dilation,
+                groups=channels,
+                bias=False,
+            ),
             nn.Conv2d(channels, channels, 1, bias=False),
             nn.BatchNorm2d(channels, affine=affine),
         )
@@ -210,8 +234,12 @@ class Network(nn.Module):
         return self.classifier(torch.flatten(self.pool(x), 1))
 
 
-def build_model(arch: ArchLike, config: str | MacroConfig | None = None,
-                space: CellSpace | str | None = None, seed: int | None = None) -> Network:
+def build_model(
+    arch: ArchLike,
+    config: str | MacroConfig | None = None,
+    space: CellSpace | str | None = None,
+    seed: int | None = None,
+) -> Network:
     """Build the network of ``arch`` under a macro config (preset name or MacroConfig).
 
     ``seed`` makes the initial weights reproducible without touching global state.
@@ -246,7 +274,9 @@ def count_cost(model: nn.Module, input_shape: tuple[int, int, int]) -> tuple[int
 
     def on_linear(module: nn.Linear, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
         nonlocal macs
-        macs += module.in_features * module.out_features + (module.out_features if module.bias is not None else 0)
+        macs += module.in_features * module.out_features + (
+            module.out_features if module.bias is not None else 0
+        )
 
     handles = []
     for module in model.modules():
@@ -267,8 +297,9 @@ def count_cost(model: nn.Module, input_shape: tuple[int, int, int]) -> tuple[int
     return int(params), int(macs)
 
 
-def arch_cost(arch: ArchLike, config: str | MacroConfig | None = None,
-              space: CellSpace | str | None = None) -> tuple[float, float]:
+def arch_cost(
+    arch: ArchLike, config: str | MacroConfig | None = None, space: CellSpace | str | None = None
+) -> tuple[float, float]:
     """(params in millions, FLOPs in millions) of one architecture, by building it."""
     macro = get_model_config(config)
     model = build_model(arch, macro, space)
@@ -276,9 +307,11 @@ def arch_cost(arch: ArchLike, config: str | MacroConfig | None = None,
     return params / 1e6, macs / 1e6
 
 
-def cost_arrays(space: CellSpace | str | None = None,
-                config: str | MacroConfig | None = None,
-                indices: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def cost_arrays(
+    space: CellSpace | str | None = None,
+    config: str | MacroConfig | None = None,
+    indices: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """int64 (params, MACs) for ``indices`` of the space (all when None), vectorised.
 
     A network's cost is the cost of its skeleton plus a per-(edge, op) term, since every
@@ -298,7 +331,9 @@ def cost_arrays(space: CellSpace | str | None = None,
 def _cost_terms(space: CellSpace, config: MacroConfig) -> tuple[np.ndarray, np.ndarray]:
     shape = (config.input_channels, config.resolution, config.resolution)
     reference = space.ops[0]
-    base = np.asarray(count_cost(Network((reference,) * space.num_edges, space.num_nodes, config), shape), dtype=np.int64)
+    base = np.asarray(
+        count_cost(Network((reference,) * space.num_edges, space.num_nodes, config), shape), dtype=np.int64
+    )
     delta = np.zeros((space.num_edges, space.num_ops, 2), dtype=np.int64)
     for edge in range(space.num_edges):
         for k, op in enumerate(space.ops[1:], start=1):

@@ -17,7 +17,6 @@ import itertools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Union
 
 import numpy as np
 
@@ -26,8 +25,8 @@ from nasbench.errors import ArchitectureError
 __all__ = [
     "NB201_OPS",
     "SPACE_PRESETS",
-    "Architecture",
     "ArchLike",
+    "Architecture",
     "CellSpace",
     "get_space",
 ]
@@ -59,9 +58,7 @@ def _num_nodes_for(num_edges: int) -> int:
     while n * (n - 1) // 2 < num_edges:
         n += 1
     if n * (n - 1) // 2 != num_edges:
-        raise ArchitectureError(
-            f"{num_edges} ops cannot fill a cell: a cell of n nodes has n(n-1)/2 edges"
-        )
+        raise ArchitectureError(f"{num_edges} ops cannot fill a cell: a cell of n nodes has n(n-1)/2 edges")
     return n
 
 
@@ -124,8 +121,7 @@ class Architecture:
         for j, part in enumerate(node_parts, start=1):
             if len(part) < 2 or not (part.startswith("|") and part.endswith("|")):
                 raise ArchitectureError(
-                    f"malformed architecture string {shown!r}: node {j} must look like "
-                    f"'|op~0|...|'"
+                    f"malformed architecture string {shown!r}: node {j} must look like '|op~0|...|'"
                 )
             tokens = part[1:-1].split("|")
             by_source: dict[int, str] = {}
@@ -144,8 +140,7 @@ class Architecture:
                     )
                 if source in by_source:
                     raise ArchitectureError(
-                        f"malformed architecture string {shown!r}: node {j} takes node "
-                        f"{source} twice"
+                        f"malformed architecture string {shown!r}: node {j} takes node {source} twice"
                     )
                 by_source[source] = op
             if len(by_source) != j:
@@ -157,7 +152,7 @@ class Architecture:
         return cls(tuple(ops))
 
 
-ArchLike = Union[Architecture, str, int, np.integer, Sequence[str]]
+ArchLike = Architecture | str | int | np.integer | Sequence[str]
 
 
 @dataclass(frozen=True)
@@ -267,14 +262,11 @@ class CellSpace:
         """Raise :class:`ArchitectureError` unless ``arch`` belongs to this space."""
         if len(arch.ops) != self.num_edges:
             raise ArchitectureError(
-                f"architecture has {arch.num_nodes} nodes, the space has {self.num_nodes}: "
-                f"{arch}"
+                f"architecture has {arch.num_nodes} nodes, the space has {self.num_nodes}: {arch}"
             )
         for op in arch.ops:
             if op not in self._op_index:
-                raise ArchitectureError(
-                    f"op {op!r} is not in the space (ops: {', '.join(self.ops)})"
-                )
+                raise ArchitectureError(f"op {op!r} is not in the space (ops: {', '.join(self.ops)})")
 
     def from_index(self, index: int) -> Architecture:
         """Architecture at ``index`` (0 <= index < size)."""
@@ -282,9 +274,7 @@ class CellSpace:
             raise ArchitectureError(f"architecture index must be an integer, got {index!r}")
         index = int(index)
         if not 0 <= index < self.size:
-            raise ArchitectureError(
-                f"architecture index {index} out of range [0, {self.size - 1}]"
-            )
+            raise ArchitectureError(f"architecture index {index} out of range [0, {self.size - 1}]")
         ops = []
         for place in self._place:
             digit, index = divmod(index, place)
@@ -296,13 +286,11 @@ class CellSpace:
         if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
             index = int(value)
             if not 0 <= index < self.size:
-                raise ArchitectureError(
-                    f"architecture index {index} out of range [0, {self.size - 1}]"
-                )
+                raise ArchitectureError(f"architecture index {index} out of range [0, {self.size - 1}]")
             return index
         arch = self.arch(value)
         op_index = self._op_index
-        return sum(op_index[op] * place for op, place in zip(arch.ops, self._place))
+        return sum(op_index[op] * place for op, place in zip(arch.ops, self._place, strict=False))
 
     def op_indices(self, value: ArchLike) -> tuple[int, ...]:
         """Op indices of every edge (positions in :attr:`ops`)."""
@@ -342,7 +330,9 @@ class CellSpace:
         """Every architecture, in index order."""
         return iter(self)
 
-    def sample(self, rng: np.random.Generator | int, n: int | None = None) -> Architecture | list[Architecture]:
+    def sample(
+        self, rng: np.random.Generator | int, n: int | None = None
+    ) -> Architecture | list[Architecture]:
         """Uniformly sampled architecture(s); ``rng`` is a Generator or a seed.
 
         ``n=None`` returns one architecture, an int ``n`` a list of ``n`` (with repeats).
@@ -363,7 +353,7 @@ class CellSpace:
         for k, current in enumerate(arch.ops):
             for op in self.ops:
                 if op != current:
-                    out.append(Architecture(arch.ops[:k] + (op,) + arch.ops[k + 1 :]))
+                    out.append(Architecture((*arch.ops[:k], op, *arch.ops[k + 1 :])))
         return out
 
     # ----------------------------------------------------------------- encodings
@@ -402,7 +392,7 @@ class CellSpace:
                 continue
             if i == 0:
                 adjacency[0, k + 1] = 1
-            for m, (i2, j2) in enumerate(edges):
+            for m, (_i2, j2) in enumerate(edges):
                 if live[m] and j2 == i:
                     adjacency[m + 1, k + 1] = 1
             if j == last:
@@ -421,7 +411,7 @@ class CellSpace:
                 paths.append(taken)
                 return
             for nxt in range(node + 1, self.num_nodes):
-                walk(nxt, taken + (edge_pos[(node, nxt)],))
+                walk(nxt, (*taken, edge_pos[node, nxt]))
 
         walk(0, ())
         return tuple(paths)
@@ -539,7 +529,7 @@ def _canonical_indices(space: CellSpace) -> np.ndarray:
 
 SPACE_PRESETS: dict[str, CellSpace] = {
     "nb201": CellSpace(),
-    "nb201-7op": CellSpace(ops=NB201_OPS + ("sep_conv_3x3", "max_pool_3x3")),
+    "nb201-7op": CellSpace(ops=(*NB201_OPS, "sep_conv_3x3", "max_pool_3x3")),
 }
 
 

@@ -91,8 +91,13 @@ COST_METRICS: tuple[str, ...] = ("params", "flops", "params_m", "flops_m")
 STATUS_PENDING, STATUS_DONE, STATUS_FAILED = 0, 1, 2
 _JSON_ATTRS = ("space", "model", "dataset", "protocol", "provenance")
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
-_COMPRESSION: dict[str, Any] = {"compression": "gzip", "compression_opts": 4, "fletcher32": True,
-                                "shuffle": True, "track_times": False}
+_COMPRESSION: dict[str, Any] = {
+    "compression": "gzip",
+    "compression_opts": 4,
+    "fletcher32": True,
+    "shuffle": True,
+    "track_times": False,
+}
 
 
 def _unit(metric: str) -> str:
@@ -193,8 +198,7 @@ def _provenance(created: str | None, extra: Mapping[str, Any] | None) -> dict[st
         torch_version = None
     if created is None:
         epoch = os.environ.get("SOURCE_DATE_EPOCH")
-        moment = (_dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc) if epoch
-                  else _dt.datetime.now(_dt.timezone.utc))
+        moment = _dt.datetime.fromtimestamp(int(epoch), _dt.UTC) if epoch else _dt.datetime.now(_dt.UTC)
         created = moment.replace(microsecond=0).isoformat()
     info: dict[str, Any] = {
         "nasbench_version": __version__,
@@ -306,13 +310,21 @@ class TableWriter:
             shape = (unique.shape[0], len(seeds), num_epochs)
             chunk = (min(shape[0], 256), len(seeds), num_epochs)
             for name in metrics:
-                data = handle.create_dataset(f"metrics/{name}", shape=shape, dtype=dtype,
-                                             chunks=chunk, fillvalue=np.nan, **_COMPRESSION)
+                data = handle.create_dataset(
+                    f"metrics/{name}",
+                    shape=shape,
+                    dtype=dtype,
+                    chunks=chunk,
+                    fillvalue=np.nan,
+                    **_COMPRESSION,
+                )
                 data.attrs["unit"] = _unit(name)
-            handle.create_dataset("runs/status", shape=shape[:2], dtype=np.int8,
-                                  fillvalue=STATUS_PENDING, **_COMPRESSION)
-            handle.create_dataset("runs/message", shape=shape[:2],
-                                  dtype=h5py.string_dtype("utf-8"), track_times=False)
+            handle.create_dataset(
+                "runs/status", shape=shape[:2], dtype=np.int8, fillvalue=STATUS_PENDING, **_COMPRESSION
+            )
+            handle.create_dataset(
+                "runs/message", shape=shape[:2], dtype=h5py.string_dtype("utf-8"), track_times=False
+            )
             handle.attrs["checksum"] = content_checksum(handle)
         os.replace(temporary, target)
         return cls(target)
@@ -332,8 +344,14 @@ class TableWriter:
         except ValueError:
             raise MetricError(f"seed {seed} is not in this table (seeds: {self._seeds})") from None
 
-    def write_run(self, arch: ArchLike, seed: int, values: Mapping[str, Sequence[float] | np.ndarray],
-                  *, failed: str | None = None) -> None:
+    def write_run(
+        self,
+        arch: ArchLike,
+        seed: int,
+        values: Mapping[str, Sequence[float] | np.ndarray],
+        *,
+        failed: str | None = None,
+    ) -> None:
         """Record one (architecture, seed) run: per-epoch values of each metric.
 
         Metrics left out stay NaN; ``failed`` marks the run failed with a reason (its
@@ -343,11 +361,14 @@ class TableWriter:
         column = self._seed_column(seed)
         for name, series in values.items():
             if name not in self.metric_names:
-                raise MetricError(f"metric {name!r} is not in this table (metrics: {', '.join(self.metric_names)})")
+                raise MetricError(
+                    f"metric {name!r} is not in this table (metrics: {', '.join(self.metric_names)})"
+                )
             data = np.asarray(series, dtype=np.float64)
             if data.ndim != 1 or data.shape[0] > self.num_epochs:
                 raise MetricError(
-                    f"metric {name!r} needs at most {self.num_epochs} per-epoch values, got shape {data.shape}"
+                    f"metric {name!r} needs at most {self.num_epochs} per-epoch values, "
+                    f"got shape {data.shape}"
                 )
             padded = np.full(self.num_epochs, np.nan)
             padded[: data.shape[0]] = data
@@ -363,10 +384,14 @@ class TableWriter:
         """(representative index, seed) of every run not yet recorded."""
         status = self.run_status()
         rows, columns = np.nonzero(status == STATUS_PENDING)
-        return [(int(self._unique[r]), self._seeds[c]) for r, c in zip(rows, columns)]
+        return [(int(self._unique[r]), self._seeds[c]) for r, c in zip(rows, columns, strict=False)]
 
-    def write_device(self, device_id: str, description: Mapping[str, Any],
-                     values: Mapping[str, Sequence[float] | np.ndarray]) -> None:
+    def write_device(
+        self,
+        device_id: str,
+        description: Mapping[str, Any],
+        values: Mapping[str, Sequence[float] | np.ndarray],
+    ) -> None:
         """Store per-architecture measurements of one device (one value per row)."""
         if not _NAME.match(device_id):
             raise TableError(f"invalid device id {device_id!r} (letters, digits, '_', '-', '.')")
@@ -378,7 +403,8 @@ class TableWriter:
             data = np.asarray(series, dtype=np.float32)
             if data.shape != self._indices.shape:
                 raise MetricError(
-                    f"device metric {name!r} needs one value per row ({self._indices.shape[0]}), got {data.shape}"
+                    f"device metric {name!r} needs one value per row "
+                    f"({self._indices.shape[0]}), got {data.shape}"
                 )
             if name in group:
                 del group[name]
@@ -460,8 +486,9 @@ class Table:
         rows = self.indices.shape[0]
         if self.ops.shape != (rows, self.space.num_edges) or self.canonical.shape != (rows,):
             raise TableError(f"{where}: archs datasets disagree in shape")
-        if rows and (np.any(np.diff(self.indices) <= 0) or self.indices[0] < 0
-                     or self.indices[-1] >= self.space.size):
+        if rows and (
+            np.any(np.diff(self.indices) <= 0) or self.indices[0] < 0 or self.indices[-1] >= self.space.size
+        ):
             raise TableError(f"{where}: archs/index is not ascending within the space")
         self._complete = rows == self.space.size
         self.class_row = np.searchsorted(self.unique, self.canonical)
@@ -481,7 +508,9 @@ class Table:
         for name, data in handle["metrics"].items():
             values = data[()].astype(np.float32)
             if values.ndim != 3 or values.shape[:2] != expected:
-                raise TableError(f"{where}: metrics/{name} has shape {values.shape}, expected {expected} + (epochs,)")
+                raise TableError(
+                    f"{where}: metrics/{name} has shape {values.shape}, expected {expected} + (epochs,)"
+                )
             self._metrics[name] = values
         epochs = {v.shape[2] for v in self._metrics.values()}
         if len(epochs) != 1:
@@ -522,8 +551,10 @@ class Table:
         return tuple(self._metrics)
 
     def __repr__(self) -> str:
-        return (f"Table({str(self.path)!r}, archs={self.num_archs}, unique={self.num_unique}, "
-                f"seeds={self.seeds.tolist()}, epochs={self.num_epochs})")
+        return (
+            f"Table({str(self.path)!r}, archs={self.num_archs}, unique={self.num_unique}, "
+            f"seeds={self.seeds.tolist()}, epochs={self.num_epochs})"
+        )
 
     # ----------------------------------------------------------------- lookups
     def row(self, arch: ArchLike) -> int:
@@ -578,7 +609,11 @@ class Table:
             with np.errstate(invalid="ignore", divide="ignore"):
                 result = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
         else:
-            if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or int(seed) not in self._seed_position:
+            if (
+                isinstance(seed, bool)
+                or not isinstance(seed, (int, np.integer))
+                or int(seed) not in self._seed_position
+            ):
                 raise MetricError(f"seed {seed!r} is not in this table (seeds: {self.seeds.tolist()})")
             result = values[:, self._seed_position[int(seed)], :].astype(np.float64)
         result.setflags(write=False)
@@ -598,8 +633,9 @@ class Table:
             return self._device_metrics[metric]
         raise MetricError(f"unknown metric {metric!r} (known: {', '.join(self.metric_names)})")
 
-    def query(self, arch: ArchLike, metric: str = "val_acc", epoch: int = -1,
-              seed: int | None = None) -> float:
+    def query(
+        self, arch: ArchLike, metric: str = "val_acc", epoch: int = -1, seed: int | None = None
+    ) -> float:
         """One value for one architecture; isomorphic members answer from their class.
 
         ``epoch`` is a 0-based position (0 = after the first epoch, -1 = the last);
@@ -613,7 +649,9 @@ class Table:
         if cached is not None and type(epoch) is int and -self.num_epochs <= epoch < self.num_epochs:
             value = float(cached[self._class_row_list[row], epoch])
         elif metric in self._metrics:
-            value = float(self._per_class(metric, seed)[self._class_row_list[row], self._epoch_position(epoch)])
+            value = float(
+                self._per_class(metric, seed)[self._class_row_list[row], self._epoch_position(epoch)]
+            )
         else:
             value = float(self._per_row(metric)[row])
         if value != value:
