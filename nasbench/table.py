@@ -376,6 +376,27 @@ class TableWriter:
         self._file["runs/status"][row, column] = STATUS_FAILED if failed else STATUS_DONE
         self._file["runs/message"][row, column] = failed or ""
 
+    def write_metric_block(self, name: str, values: np.ndarray, status: np.ndarray | None = None) -> None:
+        """Write a whole epoch metric at once, [U, S, E] aligned with ``archs/unique``
+        and ``seeds`` (for merging shards or importing results computed elsewhere).
+
+        ``status`` ([U, S] int8), when given, replaces the run status array.
+        """
+        if name not in self.metric_names:
+            raise MetricError(
+                f"metric {name!r} is not in this table (metrics: {', '.join(self.metric_names)})"
+            )
+        data = np.asarray(values, dtype=np.float64)
+        expected = (self._unique.shape[0], len(self._seeds), self.num_epochs)
+        if data.shape != expected:
+            raise MetricError(f"metric {name!r} block must have shape {expected}, got {data.shape}")
+        self._file[f"metrics/{name}"][...] = data
+        if status is not None:
+            codes = np.asarray(status, dtype=np.int8)
+            if codes.shape != expected[:2]:
+                raise MetricError(f"status must have shape {expected[:2]}, got {codes.shape}")
+            self._file["runs/status"][...] = codes
+
     def run_status(self) -> np.ndarray:
         """int8 [U, S] status of every (class, seed) run."""
         return self._file["runs/status"][()]
