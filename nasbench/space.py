@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nasbench.errors import ArchitectureError
+from nasbench.errors import ArchitectureError, ConfigError
 
 __all__ = [
     "NB201_OPS",
@@ -43,8 +43,8 @@ NB201_OPS: tuple[str, ...] = (
 #: the whole space). Bigger spaces are for surrogates and sampling only.
 MAX_ENUMERABLE_SIZE = 2_000_000
 
-_OP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TOKEN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)~(\d+)$")
+_OP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TOKEN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)~([0-9]{1,6})")
 
 
 def _edges(num_nodes: int) -> tuple[tuple[int, int], ...]:
@@ -78,7 +78,7 @@ class Architecture:
         if len(self.ops) == 0:
             raise ArchitectureError("an architecture needs at least one edge")
         for op in self.ops:
-            if not isinstance(op, str) or not _OP_NAME.match(op):
+            if not isinstance(op, str) or not _OP_NAME.fullmatch(op):
                 raise ArchitectureError(f"invalid op name {op!r}")
         _num_nodes_for(len(self.ops))
 
@@ -126,7 +126,7 @@ class Architecture:
             tokens = part[1:-1].split("|")
             by_source: dict[int, str] = {}
             for token in tokens:
-                match = _TOKEN.match(token)
+                match = _TOKEN.fullmatch(token)
                 if match is None:
                     raise ArchitectureError(
                         f"malformed architecture string {shown!r}: token {token!r} in node {j} "
@@ -179,7 +179,7 @@ class CellSpace:
         if len(ops) < 1 or len(set(ops)) != len(ops):
             raise ArchitectureError(f"the op set must be non-empty and without repeats: {ops}")
         for op in ops:
-            if not isinstance(op, str) or not _OP_NAME.match(op):
+            if not isinstance(op, str) or not _OP_NAME.fullmatch(op):
                 raise ArchitectureError(f"invalid op name {op!r}")
         if len(ops) > 127:
             raise ArchitectureError("at most 127 ops per space (stored as int8)")
@@ -340,7 +340,7 @@ class CellSpace:
         generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         count = 1 if n is None else int(n)
         if count < 0:
-            raise ValueError(f"n must be >= 0, got {n}")
+            raise ConfigError(f"n must be >= 0, got {n}")
         ops = generator.integers(0, self.num_ops, size=(count, self.num_edges))
         archs = [Architecture(tuple(self.ops[k] for k in row)) for row in ops]
         return archs[0] if n is None else archs
@@ -363,7 +363,7 @@ class CellSpace:
         for row, value in enumerate(archs):
             for k, op in enumerate(self.op_indices(value)):
                 out[row, k, op] = 1.0
-        return out.reshape(len(archs), -1)
+        return out.reshape(len(archs), self.num_edges * self.num_ops)
 
     def encode_adjacency(self, value: ArchLike) -> tuple[np.ndarray, np.ndarray]:
         """Op-on-node graph of a cell, for graph learners.

@@ -538,6 +538,8 @@ class Table:
             raise TableError(f"{where}: metrics disagree on the number of epochs")
         self.num_epochs = epochs.pop()
         self.run_status = self._need(handle, "runs/status", where)
+        if self.run_status.shape != expected:
+            raise TableError(f"{where}: runs/status has shape {self.run_status.shape}, expected {expected}")
         self.run_messages = handle["runs/message"].asstr()[()] if "runs/message" in handle else None
         self.devices: dict[str, dict[str, Any]] = {}
         self._device_metrics: dict[str, np.ndarray] = {}
