@@ -23,6 +23,10 @@ __all__ = ["main"]
 PRESET_DATASETS = {"nb201": "cifar10", "cpu-small": "fashion-mnist", "tiny": "digits"}
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
 def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, sort_keys=True, default=_jsonable))
 
@@ -194,7 +198,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.json:
         _print_json({"path": args.table, "valid": not problems, "problems": problems})
     elif problems:
-        print(f"{args.table}: invalid: " + "; ".join(problems), file=sys.stderr)
+        print(
+            f"nasbench: invalid table {args.table}: " + " ".join("; ".join(problems).split()), file=sys.stderr
+        )
     else:
         print(f"{args.table}: valid")
     return 0 if not problems else 1
@@ -222,9 +228,7 @@ def cmd_init_table(args: argparse.Namespace) -> int:
         params=params,
         flops=flops,
         overwrite=args.overwrite,
-        provenance={"command": "nasbench init-table " + " ".join(sys.argv[2:])}
-        if args.record_command
-        else None,
+        provenance={"command": "nasbench " + " ".join(args.argv)} if args.record_command else None,
     )
     writer.close()
     print(
@@ -324,14 +328,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(arguments)
+    args.argv = arguments
     try:
         return int(args.func(args))
     except NotMeasuredError as exc:
-        print(f"nasbench: not measured: {exc}", file=sys.stderr)
+        print(f"nasbench: not measured: {_one_line(exc)}", file=sys.stderr)
         return 1
     except NasbenchError as exc:
-        print(f"nasbench: error: {exc}", file=sys.stderr)
+        print(f"nasbench: error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("nasbench: interrupted", file=sys.stderr)

@@ -90,7 +90,7 @@ METRIC_UNITS = {"acc": "percent", "loss": "nats", "seconds": "seconds"}
 COST_METRICS: tuple[str, ...] = ("params", "flops", "params_m", "flops_m")
 STATUS_PENDING, STATUS_DONE, STATUS_FAILED = 0, 1, 2
 _JSON_ATTRS = ("space", "model", "dataset", "protocol", "provenance")
-_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 _COMPRESSION: dict[str, Any] = {
     "compression": "gzip",
     "compression_opts": 4,
@@ -165,11 +165,19 @@ def _open_h5(path: str | os.PathLike[str], mode: str) -> h5py.File:
     target = Path(path)
     if mode == "r" and not target.exists():
         raise TableError(f"{target}: no such table file")
+    if target.is_dir():
+        raise TableError(f"{target}: is a directory, not a table file")
     try:
         return h5py.File(target, mode)
-    except OSError as exc:
-        reason = str(exc).split("(")[-1].rstrip(")") if "(" in str(exc) else str(exc)
+    except Exception as exc:  # h5py raises OSError, RuntimeError, ... on damaged files
+        text = _one_line(exc)
+        reason = text.split("(")[-1].rstrip(")") if "(" in text else text
         raise TableError(f"{target}: not a readable HDF5 table ({reason})") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's message folded onto one line."""
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _check_header(handle: h5py.File, where: str) -> None:
@@ -272,26 +280,86 @@ class TableWriter:
             raise TableError(f"seeds must be a non-empty list without repeats, got {seeds}")
         if dtype not in ("float16", "float32"):
             raise TableError(f"dtype must be float16 or float32, got {dtype!r}")
+        metrics = list(metrics)
+        if not metrics or len(set(metrics)) != len(metrics):
+            raise TableError(f"metrics must be a non-empty list without repeats, got {metrics}")
         for name in metrics:
-            if not _NAME.match(name):
+            if not isinstance(name, str) or not _NAME.fullmatch(name):
                 raise TableError(f"invalid metric name {name!r}")
-        if indices is None:
-            indices = np.arange(space.size, dtype=np.int64)
-            canonical_all = space.canonical_indices()
-            canonical = canonical_all
-        else:
-            indices = np.unique(np.asarray(indices, dtype=np.int64))
-            canonical = _canonical_within(space, indices)
         params = np.asarray(params, dtype=np.int64)
         flops = np.asarray(flops, dtype=np.int64)
+        if indices is None:
+            indices = np.arange(space.size, dtype=np.int64)
+            canonical = space.canonical_indices()
+        else:
+            indices = np.asarray(indices, dtype=np.int64)
+            if indices.ndim != 1 or indices.size == 0:
+                raise TableError("indices must be a non-empty 1-d array of space indices")
+            if np.unique(indices).shape != indices.shape:
+                raise TableError("indices must not repeat")
+            if indices.min() < 0 or indices.max() >= space.size:
+                raise TableError(f"indices must lie in [0, {space.size - 1}]")
         if params.shape != indices.shape or flops.shape != indices.shape:
             raise TableError(
                 f"params and flops must have one value per row ({indices.shape[0]}), "
                 f"got {params.shape} and {flops.shape}"
             )
+        if not (indices.shape[0] == space.size and np.array_equal(indices, np.arange(space.size))):
+            order = np.argsort(indices, kind="stable")
+            indices, params, flops = indices[order], params[order], flops[order]
+            canonical = _canonical_within(space, indices)
         unique = np.unique(canonical)
         temporary = target.with_name(target.name + ".tmp")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_dir():
+            raise TableError(f"{target}: is a directory")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            cls._write_skeleton(
+                temporary,
+                space,
+                model,
+                dataset,
+                protocol,
+                seeds,
+                num_epochs,
+                metrics,
+                dtype,
+                created,
+                provenance,
+                indices,
+                canonical,
+                unique,
+                params,
+                flops,
+            )
+            os.replace(temporary, target)
+        except OSError as exc:
+            try:
+                temporary.unlink(missing_ok=True)
+            except OSError:
+                pass
+            raise TableError(f"{target}: cannot write the table ({exc.strerror or exc})") from None
+        return cls(target)
+
+    @staticmethod
+    def _write_skeleton(
+        temporary: Path,
+        space: CellSpace,
+        model: Mapping[str, Any],
+        dataset: Mapping[str, Any],
+        protocol: Mapping[str, Any],
+        seeds: list[int],
+        num_epochs: int,
+        metrics: list[str],
+        dtype: str,
+        created: str | None,
+        provenance: Mapping[str, Any] | None,
+        indices: np.ndarray,
+        canonical: np.ndarray,
+        unique: np.ndarray,
+        params: np.ndarray,
+        flops: np.ndarray,
+    ) -> None:
         with h5py.File(temporary, "w", track_order=False) as handle:
             handle.attrs["format"] = FORMAT_NAME
             handle.attrs["schema_version"] = SCHEMA_VERSION
@@ -326,8 +394,6 @@ class TableWriter:
                 "runs/message", shape=shape[:2], dtype=h5py.string_dtype("utf-8"), track_times=False
             )
             handle.attrs["checksum"] = content_checksum(handle)
-        os.replace(temporary, target)
-        return cls(target)
 
     # ----------------------------------------------------------------- writing
     def _class_row(self, arch: ArchLike) -> int:
@@ -339,10 +405,9 @@ class TableWriter:
         return int(np.searchsorted(self._unique, representative))
 
     def _seed_column(self, seed: int) -> int:
-        try:
-            return self._seeds.index(int(seed))
-        except ValueError:
-            raise MetricError(f"seed {seed} is not in this table (seeds: {self._seeds})") from None
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or int(seed) not in self._seeds:
+            raise MetricError(f"seed {seed!r} is not in this table (seeds: {self._seeds})")
+        return self._seeds.index(int(seed))
 
     def write_run(
         self,
@@ -359,12 +424,16 @@ class TableWriter:
         """
         row = self._class_row(arch)
         column = self._seed_column(seed)
+        checked: dict[str, np.ndarray] = {}
         for name, series in values.items():
             if name not in self.metric_names:
                 raise MetricError(
                     f"metric {name!r} is not in this table (metrics: {', '.join(self.metric_names)})"
                 )
-            data = np.asarray(series, dtype=np.float64)
+            try:
+                data = np.asarray(series, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise MetricError(f"metric {name!r} values are not numbers") from None
             if data.ndim != 1 or data.shape[0] > self.num_epochs:
                 raise MetricError(
                     f"metric {name!r} needs at most {self.num_epochs} per-epoch values, "
@@ -372,6 +441,8 @@ class TableWriter:
                 )
             padded = np.full(self.num_epochs, np.nan)
             padded[: data.shape[0]] = data
+            checked[name] = padded
+        for name, padded in checked.items():
             self._file[f"metrics/{name}"][row, column, :] = padded
         self._file["runs/status"][row, column] = STATUS_FAILED if failed else STATUS_DONE
         self._file["runs/message"][row, column] = failed or ""
@@ -414,19 +485,26 @@ class TableWriter:
         values: Mapping[str, Sequence[float] | np.ndarray],
     ) -> None:
         """Store per-architecture measurements of one device (one value per row)."""
-        if not _NAME.match(device_id):
+        if not _NAME.fullmatch(device_id):
             raise TableError(f"invalid device id {device_id!r} (letters, digits, '_', '-', '.')")
-        group = self._file.require_group(f"devices/{device_id}")
-        group.attrs["description"] = json.dumps(dict(description), sort_keys=True)
+        checked: dict[str, np.ndarray] = {}
         for name, series in values.items():
-            if not _NAME.match(name):
+            if not isinstance(name, str) or not _NAME.fullmatch(name):
                 raise TableError(f"invalid device metric name {name!r}")
-            data = np.asarray(series, dtype=np.float32)
+            try:
+                data = np.asarray(series, dtype=np.float32)
+            except (TypeError, ValueError):
+                raise MetricError(f"device metric {name!r} values are not numbers") from None
             if data.shape != self._indices.shape:
                 raise MetricError(
                     f"device metric {name!r} needs one value per row "
                     f"({self._indices.shape[0]}), got {data.shape}"
                 )
+            checked[name] = data
+        description_json = json.dumps(dict(description), sort_keys=True)
+        group = self._file.require_group(f"devices/{device_id}")
+        group.attrs["description"] = description_json
+        for name, data in checked.items():
             if name in group:
                 del group[name]
             group.create_dataset(name, data=data, **_COMPRESSION)
@@ -474,13 +552,13 @@ class Table:
         self.path = Path(path)
         where = str(self.path)
         with _open_h5(self.path, "r") as handle:
-            _check_header(handle, where)
             try:
+                _check_header(handle, where)
                 self._load(handle, where)
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                if isinstance(exc, (TableError, ArchitectureError)):
-                    raise
-                raise TableError(f"{where}: corrupt table ({exc})") from None
+            except (TableError, ArchitectureError):
+                raise
+            except Exception as exc:  # h5py raises many types on damaged files
+                raise TableError(f"{where}: corrupt table ({_one_line(exc)})") from None
         self._means: dict[tuple[str, int | None], np.ndarray] = {}
         self._memo: dict[object, int] = {}
 
@@ -619,11 +697,21 @@ class Table:
 
     def _per_class(self, metric: str, seed: int | None) -> np.ndarray:
         """[U, E] float64 values of one epoch metric: one seed, or the mean over seeds."""
-        key = (metric, seed)
+        if seed is not None and (
+            isinstance(seed, bool)
+            or not isinstance(seed, (int, np.integer))
+            or int(seed) not in self._seed_position
+        ):
+            raise MetricError(f"seed {seed!r} is not in this table (seeds: {self.seeds.tolist()})")
+        key = (metric, None if seed is None else int(seed))
         cached = self._means.get(key)
         if cached is not None:
             return cached
         if metric not in self._metrics:
+            if metric in self.metric_names:
+                raise MetricError(
+                    f"{metric!r} has no epochs or seeds; per-epoch metrics are: {', '.join(self._metrics)}"
+                )
             raise MetricError(f"unknown metric {metric!r} (known: {', '.join(self.metric_names)})")
         values = self._metrics[metric]
         if seed is None:
@@ -632,12 +720,6 @@ class Table:
             with np.errstate(invalid="ignore", divide="ignore"):
                 result = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
         else:
-            if (
-                isinstance(seed, bool)
-                or not isinstance(seed, (int, np.integer))
-                or int(seed) not in self._seed_position
-            ):
-                raise MetricError(f"seed {seed!r} is not in this table (seeds: {self.seeds.tolist()})")
             result = values[:, self._seed_position[int(seed)], :].astype(np.float64)
         result.setflags(write=False)
         self._means[key] = result
@@ -668,7 +750,7 @@ class Table:
         returning NaN.
         """
         row = self.row(arch)
-        cached = self._means.get((metric, seed))
+        cached = self._means.get((metric, seed)) if seed is None or type(seed) is int else None
         if cached is not None and type(epoch) is int and -self.num_epochs <= epoch < self.num_epochs:
             value = float(cached[self._class_row_list[row], epoch])
         elif metric in self._metrics:
@@ -749,11 +831,13 @@ def validate_table(path: str | os.PathLike[str]) -> list[str]:
         table = open_table(path)
     except (TableError, ArchitectureError) as exc:
         return [str(exc)]
-    with _open_h5(path, "r") as handle:
-        try:
+    try:
+        with _open_h5(path, "r") as handle:
             actual = content_checksum(handle)
-        except (OSError, ValueError) as exc:
-            return [f"{path}: corrupt content ({exc})"]
+    except TableError as exc:
+        return [str(exc)]
+    except Exception as exc:  # h5py raises many types on damaged files
+        return [f"{path}: corrupt content ({_one_line(exc)})"]
     if not table.checksum:
         problems.append("no checksum: the writer was not closed")
     elif table.checksum != actual:

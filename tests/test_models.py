@@ -56,8 +56,9 @@ def test_cost_of_every_nb201_cell_matches_closed_form() -> None:
     assert len(set(zip(params.tolist(), macs.tolist(), strict=True))) == 28
 
 
-@pytest.mark.parametrize(("space_name", "preset"), [("nb201", "nb201"), ("nb201", "tiny"),
-                                                   ("nb201-7op", "cpu-small")])
+@pytest.mark.parametrize(
+    ("space_name", "preset"), [("nb201", "nb201"), ("nb201", "tiny"), ("nb201-7op", "cpu-small")]
+)
 def test_vectorised_cost_matches_built_networks(space_name: str, preset: str) -> None:
     space = get_space(space_name)
     indices = np.random.default_rng(7).choice(space.size, size=12, replace=False)

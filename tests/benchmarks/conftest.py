@@ -23,8 +23,15 @@ def full_table_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     params, flops = cost_arrays(space, "cpu-small")
     path = tmp_path_factory.mktemp("bench") / "full.h5"
     writer = TableWriter.create(
-        path, space=space, model={"preset": "cpu-small"}, dataset={"name": "synthetic"},
-        protocol={"epochs": EPOCHS}, seeds=SEEDS, num_epochs=EPOCHS, params=params, flops=flops,
+        path,
+        space=space,
+        model={"preset": "cpu-small"},
+        dataset={"name": "synthetic"},
+        protocol={"epochs": EPOCHS},
+        seeds=SEEDS,
+        num_epochs=EPOCHS,
+        params=params,
+        flops=flops,
         created="2026-01-01T00:00:00+00:00",
     )
     rng = np.random.default_rng(0)
@@ -37,7 +44,8 @@ def full_table_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
         else:
             values = rng.uniform(1, 5, size=shape)
         writer.write_metric_block(name, values, status=np.full(shape[:2], STATUS_DONE, dtype=np.int8))
-    writer.write_device("cpu-1t", {"kind": "cpu", "threads": 1},
-                        {"latency_ms_b1": rng.uniform(0.5, 5, size=space.size)})
+    writer.write_device(
+        "cpu-1t", {"kind": "cpu", "threads": 1}, {"latency_ms_b1": rng.uniform(0.5, 5, size=space.size)}
+    )
     writer.close()
     return path

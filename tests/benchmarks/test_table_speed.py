@@ -69,8 +69,12 @@ def test_resident_memory_after_open(benchmark: pytest.FixtureRequest, full_table
     """Peak resident memory of a fresh interpreter that imports nasbench and opens the table."""
 
     def measure() -> dict[str, float]:
-        out = subprocess.run([sys.executable, "-c", _RSS_SCRIPT, str(full_table_path)],
-                             check=True, capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, "-c", _RSS_SCRIPT, str(full_table_path)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         return json.loads(out.stdout)
 
     figures = benchmark.pedantic(measure, rounds=3, iterations=1)
@@ -78,8 +82,9 @@ def test_resident_memory_after_open(benchmark: pytest.FixtureRequest, full_table
     assert figures["rss_after_open_mb"] >= figures["rss_after_import_mb"]
 
 
-def test_baseline_query_reading_hdf5_each_time(benchmark: pytest.FixtureRequest, full_table_path: Path,
-                                               table: Table) -> None:
+def test_baseline_query_reading_hdf5_each_time(
+    benchmark: pytest.FixtureRequest, full_table_path: Path, table: Table
+) -> None:
     """Baseline for the query ratio: answer each query by reading the file with h5py,
     as an API that does not load its arrays up front would."""
     import h5py
