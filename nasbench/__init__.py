@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from nasbench.errors import (
     ArchitectureError,
     ConfigError,
+    DatasetError,
     MetricError,
     NasbenchError,
     NotMeasuredError,
@@ -52,6 +53,7 @@ __all__ = [
     "ArchitectureError",
     "CellSpace",
     "ConfigError",
+    "DatasetError",
     "MacroConfig",
     "MetricError",
     "NasbenchError",

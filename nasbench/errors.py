@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "ArchitectureError",
     "ConfigError",
+    "DatasetError",
     "MetricError",
     "NasbenchError",
     "NotMeasuredError",
@@ -27,6 +28,10 @@ class ArchitectureError(NasbenchError, ValueError):
 
 class ConfigError(NasbenchError, ValueError):
     """A preset, model configuration or option value is unknown or out of range."""
+
+
+class DatasetError(NasbenchError):
+    """A dataset is unknown, missing or its files are unreadable."""
 
 
 class TableError(NasbenchError):
