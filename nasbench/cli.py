@@ -238,6 +238,90 @@ def cmd_init_table(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_settings(items: Sequence[str] | None) -> dict[str, Any]:
+    """``--set KEY=VALUE`` pairs; VALUE is read as JSON when it parses, else as a string."""
+    settings: dict[str, Any] = {}
+    for item in items or ():
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set needs KEY=VALUE, got {item!r}")
+        try:
+            settings[key.strip()] = json.loads(raw)
+        except ValueError:
+            settings[key.strip()] = raw
+    return settings
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from nasbench.generate import GENERATOR_DEFAULTS, generate, parse_shard
+    from nasbench.train import get_protocol
+
+    protocol = get_protocol(args.preset)
+    changes: dict[str, Any] = _parse_settings(args.set)
+    if args.dataset is not None:
+        changes["dataset"] = args.dataset
+    if args.epochs is not None:
+        changes["epochs"] = args.epochs
+    if args.seeds is not None:
+        changes["seeds"] = tuple(_parse_seeds(args.seeds))
+    for key in ("augment", "seeds"):
+        if key in changes and isinstance(changes[key], list):
+            changes[key] = tuple(changes[key])
+    if changes:
+        try:
+            protocol = protocol.replace(**changes)
+        except TypeError as exc:
+            raise ConfigError(f"invalid protocol setting: {exc}") from None
+    from nasbench.datasets import DATASETS
+
+    if protocol.dataset not in DATASETS:
+        raise ConfigError(f"unknown dataset {protocol.dataset!r} (known: {', '.join(DATASETS)})")
+    defaults = GENERATOR_DEFAULTS.get(args.preset, {})
+    limit = args.limit if args.limit is not None else defaults.get("limit")
+    summary = generate(
+        args.out,
+        protocol,
+        space=args.space,
+        limit=limit,
+        shard=parse_shard(args.shard),
+        workers=args.workers,
+        scheduler=args.scheduler,
+        data_dir=args.data_dir,
+        probes=not args.no_probes,
+        probe_settings=defaults.get("probe"),
+        checkpoint_seconds=args.checkpoint_seconds,
+        progress=not args.quiet,
+        log=lambda message: print(f"nasbench: {message}", file=sys.stderr),
+    )
+    if args.json:
+        _print_json(summary.to_dict())
+    else:
+        print(
+            f"{summary.out}: {summary.classes_selected} classes selected, "
+            f"{summary.runs_scheduled} runs to do; {summary.runs_done} done, "
+            f"{summary.runs_failed} failed (diverged), {summary.runs_errored} errored; "
+            f"{summary.probes_done} device probes; {summary.wall_seconds:.1f} s"
+        )
+    if summary.runs_errored:
+        print(
+            f"nasbench: error: {summary.runs_errored} jobs raised and stay pending; re-run to retry",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from nasbench.generate import merge_tables
+
+    counts = merge_tables(args.out, args.inputs, overwrite=args.overwrite)
+    print(
+        f"wrote {args.out}: {counts['runs_done']} runs done, {counts['runs_failed']} failed, "
+        f"{counts['runs_pending']} pending"
+    )
+    return 0
+
+
 # --------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     from nasbench import __version__
@@ -322,6 +406,65 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
     p.add_argument("--record-command", action="store_true", help="store the command line in the provenance")
     p.set_defaults(func=cmd_init_table)
+
+    p = commands.add_parser(
+        "generate",
+        help="train every canonical architecture and record it (resumable)",
+        description="Train the canonical architectures of a space under a protocol preset and record "
+        "per-epoch metrics, then probe latency and memory per device. Kill it at any moment and "
+        "re-run the same command: it resumes.",
+    )
+    p.add_argument("--out", required=True, help="path of the .h5 table to write or resume")
+    p.add_argument("--preset", default="tiny", help="protocol preset: tiny, cpu-small, nb201 (default tiny)")
+    p.add_argument(
+        "--dataset", default=None, help="fashion-mnist, mnist, cifar10 or digits (default: preset's)"
+    )
+    p.add_argument("--space", default="nb201", choices=sorted(SPACE_PRESETS), help="space preset")
+    p.add_argument("--seeds", default=None, help="comma-separated training seeds (default: preset's)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs per run (default: preset's)")
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="train the first N classes in a seeded random order (0 = all; default: preset's)",
+    )
+    p.add_argument("--shard", default=None, help="i/n: run the i-th of n shards (numbered from 0)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="local worker processes, one thread each (default: one per core; 0 = in this process)",
+    )
+    p.add_argument(
+        "--scheduler", default=None, help="address of an existing Dask scheduler (tcp://host:8786)"
+    )
+    p.add_argument("--data-dir", default=None, help="directory holding the dataset files")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a protocol field, e.g. --set batch_size=128 (repeatable)",
+    )
+    p.add_argument("--no-probes", action="store_true", help="skip latency and memory probes")
+    p.add_argument(
+        "--checkpoint-seconds",
+        type=float,
+        default=30.0,
+        help="seconds between checkpoints of the table (default 30)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=cmd_generate)
+
+    p = commands.add_parser(
+        "merge",
+        help="merge shard tables of one protocol into one table",
+        description="Combine tables of the same space, dataset and protocol (for example shards) into one.",
+    )
+    p.add_argument("out", metavar="OUT", help="path of the merged table")
+    p.add_argument("inputs", metavar="TABLE", nargs="+", help="tables to merge")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
+    p.set_defaults(func=cmd_merge)
     return parser
 
 

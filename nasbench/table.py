@@ -395,6 +395,40 @@ class TableWriter:
             )
             handle.attrs["checksum"] = content_checksum(handle)
 
+    # ----------------------------------------------------------------- reading back
+    @property
+    def indices(self) -> np.ndarray:
+        """Space index of every row."""
+        return self._indices.copy()
+
+    @property
+    def canonical(self) -> np.ndarray:
+        """Representative space index of every row."""
+        return self._canonical.copy()
+
+    @property
+    def unique(self) -> np.ndarray:
+        """Representatives, in metric row order."""
+        return self._unique.copy()
+
+    @property
+    def seeds(self) -> list[int]:
+        """Seeds, in metric column order."""
+        return list(self._seeds)
+
+    def attr(self, name: str) -> Any:
+        """A JSON root attribute, decoded (None when absent)."""
+        if name not in self._file.attrs:
+            return None
+        return _json_attr(self._file.attrs, name, str(self.path))
+
+    def device_values(self, device_id: str) -> dict[str, np.ndarray]:
+        """The stored per-row measurements of one device (empty when it has none)."""
+        group = self._file.get(f"devices/{device_id}")
+        if group is None:
+            return {}
+        return {name: data[()] for name, data in group.items()}
+
     # ----------------------------------------------------------------- writing
     def _class_row(self, arch: ArchLike) -> int:
         index = self.space.index(arch)
@@ -467,6 +501,21 @@ class TableWriter:
             if codes.shape != expected[:2]:
                 raise MetricError(f"status must have shape {expected[:2]}, got {codes.shape}")
             self._file["runs/status"][...] = codes
+
+    def write_status_block(self, status: np.ndarray, messages: np.ndarray | None = None) -> None:
+        """Replace the run status [U, S] (and, when given, the failure messages) at once."""
+        expected = (self._unique.shape[0], len(self._seeds))
+        codes = np.asarray(status, dtype=np.int8)
+        if codes.shape != expected:
+            raise MetricError(f"status must have shape {expected}, got {codes.shape}")
+        if np.any(~np.isin(codes, (STATUS_PENDING, STATUS_DONE, STATUS_FAILED))):
+            raise MetricError("status holds unknown codes")
+        if messages is not None:
+            texts = np.asarray(messages, dtype=object)
+            if texts.shape != expected:
+                raise MetricError(f"messages must have shape {expected}, got {texts.shape}")
+            self._file["runs/message"][...] = texts.astype(str).astype(object)
+        self._file["runs/status"][...] = codes
 
     def run_status(self) -> np.ndarray:
         """int8 [U, S] status of every (class, seed) run."""
