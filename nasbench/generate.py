@@ -65,6 +65,16 @@ GENERATOR_DEFAULTS: dict[str, dict[str, Any]] = {
 
 ORDER_SEED = 0
 
+#: Dask settings for the local cluster. Dask's workers default to MALLOC_TRIM_THRESHOLD_=65536,
+#: which makes glibc hand freed memory back to the OS after every small tensor; measured here,
+#: that slowed training of a tiny network by 20-25 % against the same job in a plain process.
+#: The statistical profiler samples the training thread every 10 ms; training does not need it.
+_LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 1 << 30,
+    "distributed.nanny.pre-spawn-environ.OMP_NUM_THREADS": 1,
+    "distributed.worker.profile.enabled": False,
+}
+
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
     """``"i/n"`` -> (i, n) with 0 <= i < n; None stays None."""
@@ -442,15 +452,17 @@ def _execute(
         except (OSError, TimeoutError) as exc:
             raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     else:
+        import dask
+
         count = workers or os.cpu_count() or 1
-        cluster = LocalCluster(
-            n_workers=count,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-            env={"OMP_NUM_THREADS": "1"},
-        )
+        with dask.config.set(_LOCAL_CLUSTER_CONFIG):
+            cluster = LocalCluster(
+                n_workers=count,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
         client = Client(cluster)
     try:
         slots = 2 * max(1, sum(client.nthreads().values()))

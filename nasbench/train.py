@@ -165,9 +165,9 @@ PROTOCOL_PRESETS: dict[str, Protocol] = {
         resolution=8,
         width=4,
         cells_per_stage=1,
-        epochs=6,
-        batch_size=64,
-        learning_rate=0.05,
+        epochs=5,
+        batch_size=128,
+        learning_rate=0.1,
         val_size=360,
         seeds=(0, 1),
     ),
@@ -305,6 +305,7 @@ def train_architecture(
         lr=protocol.learning_rate,
         momentum=protocol.momentum,
         nesterov=protocol.nesterov and protocol.momentum > 0,
+        foreach=True,
         weight_decay=protocol.weight_decay,
     )
     generator = torch.Generator().manual_seed(int(seed))
