@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
-DEMO_TABLE := build/nb201-cifar10-cost.h5
+DEMO_TABLE := build/tiny-digits.h5
 EXAMPLE := |nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|
 
 .PHONY: demo test bench lint clean
@@ -22,7 +22,7 @@ $(BIN)/.installed: pyproject.toml
 
 demo: $(BIN)/.installed
 	$(BIN)/nasbench space --preset nb201
-	$(BIN)/nasbench init-table --space nb201 --preset nb201 --out $(DEMO_TABLE) --overwrite
+	$(BIN)/nasbench generate --preset tiny --dataset digits --out $(DEMO_TABLE)
 	$(BIN)/nasbench validate $(DEMO_TABLE)
 	$(BIN)/nasbench info $(DEMO_TABLE)
 	$(BIN)/nasbench query $(DEMO_TABLE) '$(EXAMPLE)' --metric flops_m --json

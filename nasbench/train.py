@@ -58,6 +58,7 @@ class Protocol:
     val_size: int = 10_000
     split_seed: int = 0
     bf16: bool = False
+    channels_last: bool = True
     grad_clip_norm: float | None = None
     seeds: tuple[int, ...] = (0, 1)
 
@@ -300,6 +301,8 @@ def train_architecture(
             data_dir=data_dir,
         )
     model = build_model(arch, protocol.model_config(), cell_space, seed=seed)
+    layout = torch.channels_last if protocol.channels_last else torch.contiguous_format
+    model = model.to(memory_format=layout)
     optimizer = torch.optim.SGD(
         model.parameters(),
         lr=protocol.learning_rate,
@@ -324,7 +327,7 @@ def train_architecture(
         correct = torch.zeros((), dtype=torch.int64)
         for start in range(0, count, protocol.batch_size):
             index = order[start : start + protocol.batch_size]
-            inputs = train_x[index]
+            inputs = train_x[index].contiguous(memory_format=layout)
             targets = train_y[index]
             if protocol.augment:
                 inputs = _augment(inputs, protocol, generator)
