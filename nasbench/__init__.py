@@ -23,6 +23,9 @@ from nasbench.space import NB201_OPS, SPACE_PRESETS, Architecture, CellSpace, ge
 from nasbench.table import Table, TableWriter, open_table, validate_table
 
 if TYPE_CHECKING:
+    from nasbench.datasets import DATASETS, load_dataset
+    from nasbench.generate import generate, merge_tables
+    from nasbench.hardware import available_devices, probe
     from nasbench.models import (
         MODEL_PRESETS,
         MacroConfig,
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
         count_cost,
         get_model_config,
     )
+    from nasbench.train import PROTOCOL_PRESETS, Protocol, get_protocol, train_architecture
 
 __version__ = "0.1.0"
 
@@ -43,11 +47,23 @@ _LAZY = {
     "cost_arrays": "nasbench.models",
     "count_cost": "nasbench.models",
     "get_model_config": "nasbench.models",
+    "PROTOCOL_PRESETS": "nasbench.train",
+    "Protocol": "nasbench.train",
+    "get_protocol": "nasbench.train",
+    "train_architecture": "nasbench.train",
+    "DATASETS": "nasbench.datasets",
+    "load_dataset": "nasbench.datasets",
+    "generate": "nasbench.generate",
+    "merge_tables": "nasbench.generate",
+    "available_devices": "nasbench.hardware",
+    "probe": "nasbench.hardware",
 }
 
 __all__ = [
+    "DATASETS",
     "MODEL_PRESETS",
     "NB201_OPS",
+    "PROTOCOL_PRESETS",
     "SPACE_PRESETS",
     "Architecture",
     "ArchitectureError",
@@ -58,18 +74,26 @@ __all__ = [
     "MetricError",
     "NasbenchError",
     "NotMeasuredError",
+    "Protocol",
     "SchemaVersionError",
     "Table",
     "TableError",
     "TableWriter",
     "__version__",
     "arch_cost",
+    "available_devices",
     "build_model",
     "cost_arrays",
     "count_cost",
+    "generate",
     "get_model_config",
+    "get_protocol",
     "get_space",
+    "load_dataset",
+    "merge_tables",
     "open_table",
+    "probe",
+    "train_architecture",
     "validate_table",
 ]
 
