@@ -317,7 +317,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
     counts = merge_tables(args.out, args.inputs, overwrite=args.overwrite)
     print(
         f"wrote {args.out}: {counts['runs_done']} runs done, {counts['runs_failed']} failed, "
-        f"{counts['runs_pending']} pending"
+        f"{counts['runs_pending']} pending ({counts['runs_in_several_inputs']} runs found in several "
+        f"inputs, taken from the first)"
     )
     return 0
 

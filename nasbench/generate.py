@@ -121,7 +121,6 @@ def run_training_job(payload: dict[str, Any]) -> dict[str, Any]:
     from nasbench.datasets import load_dataset
     from nasbench.train import train_architecture
 
-    torch.set_num_threads(1)
     protocol = Protocol.from_dict(payload["protocol"])
     space = CellSpace.from_dict(payload["space"])
     data = load_dataset(
@@ -132,8 +131,13 @@ def run_training_job(payload: dict[str, Any]) -> dict[str, Any]:
         split_seed=protocol.split_seed,
         data_dir=payload.get("data_dir"),
     )
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     started = time.perf_counter()
-    result = train_architecture(payload["index"], payload["seed"], protocol, data=data, space=space)
+    try:
+        result = train_architecture(payload["index"], payload["seed"], protocol, data=data, space=space)
+    finally:
+        torch.set_num_threads(previous_threads)
     return {
         "kind": "run",
         "table_id": payload["table_id"],
@@ -154,8 +158,14 @@ class Journal:
 
     def append(self, entry: dict[str, Any]) -> None:
         line = json.dumps(entry, sort_keys=True) + "\n"
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(line)
+        with open(self.path, "a+b") as handle:
+            handle.seek(0, os.SEEK_END)
+            if handle.tell() > 0:
+                handle.seek(-1, os.SEEK_END)
+                if handle.read(1) != b"\n":
+                    line = "\n" + line  # close a line torn by a kill; read() skips it
+            handle.seek(0, os.SEEK_END)
+            handle.write(line.encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
 
@@ -168,9 +178,11 @@ class Journal:
                 if not line.endswith("\n"):
                     break  # torn write from a kill: the job reruns
                 try:
-                    entries.append(json.loads(line))
+                    entry = json.loads(line)
                 except ValueError:
-                    break
+                    continue  # a torn line closed by a later append
+                if isinstance(entry, dict) and "kind" in entry:
+                    entries.append(entry)
         return entries
 
     def clear(self) -> None:
@@ -221,6 +233,8 @@ def checkpoint(out: Path, journal: Journal, table_id: str) -> int:
     """Apply the journal to the table atomically; returns the entries applied."""
     entries = journal.read()
     if not entries:
+        if journal.path.exists() and journal.path.stat().st_size:
+            journal.clear()  # only torn fragments: nothing to keep
         return 0
     temporary = out.with_name(out.name + ".tmp")
     shutil.copyfile(out, temporary)
@@ -355,8 +369,18 @@ def generate(
     target = Path(out)
     cell_space = get_space(space)
     recipe = get_protocol(protocol)
+    if isinstance(protocol, str):
+        defaults = GENERATOR_DEFAULTS.get(protocol, {})
+        limit = defaults.get("limit") if limit is None else limit
+        probe_settings = defaults.get("probe") if probe_settings is None else probe_settings
     if workers is not None and workers < 0:
         raise ConfigError(f"--workers must be >= 0, got {workers}")
+    if limit is not None and limit < 0:
+        raise ConfigError(f"--limit must be >= 0, got {limit}")
+    if shard is not None and not (isinstance(shard, tuple) and len(shard) == 2 and 0 <= shard[0] < shard[1]):
+        raise ConfigError(f"shard must be (i, n) with 0 <= i < n, got {shard!r}")
+    if checkpoint_seconds < 0:
+        raise ConfigError(f"--checkpoint-seconds must be >= 0, got {checkpoint_seconds}")
     data = load_dataset(
         recipe.dataset,
         resolution=recipe.resolution,
@@ -572,8 +596,8 @@ def merge_tables(
 ) -> dict[str, int]:
     """Combine tables of the same space, model, dataset and protocol (shards) into one.
 
-    A run recorded in several inputs must agree; device rows are filled from whichever
-    input measured them (first wins).
+    A run recorded in several inputs is taken from the first that has it (its wall-clock
+    ``train_seconds`` differ between runs anyway); device rows likewise.
     """
     if len(inputs) < 1:
         raise ConfigError("merge needs at least one input table")
@@ -599,18 +623,13 @@ def merge_tables(
         first.run_messages if first.run_messages is not None else np.full(status.shape, "", dtype=object)
     ).astype(object)
     values = {name: first.raw(name) for name in first.epoch_metrics}
+    overlapping = 0
     for other in tables[1:]:
         incoming = other.run_status != STATUS_PENDING
-        both = incoming & (status != STATUS_PENDING)
-        for name in first.epoch_metrics:
-            theirs = other.raw(name)
-            if both.any() and not np.array_equal(values[name][both], theirs[both], equal_nan=True):
-                raise TableError(
-                    f"{other.path} and an earlier input disagree on {name} of a run both recorded"
-                )
-            take = incoming & (status == STATUS_PENDING)
-            values[name][take] = theirs[take]
+        overlapping += int(np.sum(incoming & (status != STATUS_PENDING)))
         take = incoming & (status == STATUS_PENDING)
+        for name in first.epoch_metrics:
+            values[name][take] = other.raw(name)[take]
         if other.run_messages is not None:
             messages[take] = other.run_messages[take]
         status[take] = other.run_status[take]
@@ -646,4 +665,5 @@ def merge_tables(
         "runs_done": int(np.sum(status == STATUS_DONE)),
         "runs_failed": int(np.sum(status == STATUS_FAILED)),
         "runs_pending": int(np.sum(status == STATUS_PENDING)),
+        "runs_in_several_inputs": overlapping,
     }

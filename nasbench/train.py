@@ -4,8 +4,9 @@ Every knob of the recipe lives in :class:`Protocol`, which is stored in the tabl
 table says exactly how its numbers were made. Defaults follow NAS-Bench-201: SGD with
 Nesterov momentum 0.9, learning rate 0.1 annealed to zero by a per-step cosine, weight
 decay 5e-4, cross-entropy. Data are in-memory tensors; the seed fixes the initial
-weights, the batch order and the augmentation, so the same seed on the same CPU build
-gives the same numbers.
+weights, the batch order and the augmentation, so the same seed on the same CPU build with
+one torch thread (as the generator runs every job) gives the same numbers. With several
+threads, reductions may be ordered differently and the last digits can change.
 """
 
 from __future__ import annotations
@@ -63,7 +64,10 @@ class Protocol:
     seeds: tuple[int, ...] = (0, 1)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "augment", tuple(self.augment))
+        augment = self.augment
+        if isinstance(augment, str):
+            augment = tuple(part.strip() for part in augment.split(",") if part.strip())
+        object.__setattr__(self, "augment", tuple(augment))
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
         positive = (
             "resolution",
@@ -108,6 +112,12 @@ class Protocol:
         unknown = [a for a in self.augment if a not in _AUGMENTATIONS]
         if unknown:
             raise ConfigError(f"unknown augmentation {unknown[0]!r} (known: {', '.join(_AUGMENTATIONS)})")
+        if (
+            isinstance(self.crop_padding, bool)
+            or not isinstance(self.crop_padding, int)
+            or self.crop_padding < 0
+        ):
+            raise ConfigError(f"protocol crop_padding must be an integer >= 0, got {self.crop_padding!r}")
         if self.grad_clip_norm is not None and not (self.grad_clip_norm > 0):
             raise ConfigError(f"protocol grad_clip_norm must be > 0 or null, got {self.grad_clip_norm!r}")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
@@ -337,7 +347,7 @@ def train_architecture(
                 logits = model(inputs)
             loss = F.cross_entropy(logits.float(), targets, label_smoothing=protocol.label_smoothing)
             if not torch.isfinite(loss):
-                return RunResult(metrics, failed=f"loss became {float(loss)} at epoch {epoch}, step {step}")
+                return RunResult(metrics, failed=f"loss became {loss.item()} at epoch {epoch}, step {step}")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if protocol.grad_clip_norm is not None:
