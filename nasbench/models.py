@@ -177,15 +177,20 @@ class Cell(nn.Module):
         self.edges = nn.ModuleList(OPS[op](channels, affine) for op in ops)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Edges of the zero op add nothing (and pass no gradient), so they are skipped; a
+        # node with no other input is a zero tensor, as x * 0 would be for finite x.
         nodes = [x]
         k = 0
         for j in range(1, self.num_nodes):
-            total = self.edges[k](nodes[0])
-            k += 1
-            for i in range(1, j):
-                total = total + self.edges[k](nodes[i])
+            total: torch.Tensor | None = None
+            for i in range(j):
+                edge = self.edges[k]
                 k += 1
-            nodes.append(total)
+                if isinstance(edge, Zero):
+                    continue
+                value = edge(nodes[i])
+                total = value if total is None else total + value
+            nodes.append(torch.zeros_like(x) if total is None else total)
         return nodes[-1]
 
 
