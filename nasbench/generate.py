@@ -118,19 +118,11 @@ def run_training_job(payload: dict[str, Any]) -> dict[str, Any]:
     """Train one (architecture, seed); runs on a worker. One torch thread per job."""
     import torch
 
-    from nasbench.datasets import load_dataset
     from nasbench.train import train_architecture
 
     protocol = Protocol.from_dict(payload["protocol"])
     space = CellSpace.from_dict(payload["space"])
-    data = load_dataset(
-        protocol.dataset,
-        resolution=protocol.resolution,
-        val_size=protocol.val_size,
-        train_size=protocol.train_size,
-        split_seed=protocol.split_seed,
-        data_dir=payload.get("data_dir"),
-    )
+    data = protocol.load_data(payload.get("data_dir"))
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(1)
     started = time.perf_counter()
@@ -363,7 +355,6 @@ def generate(
     single-threaded processes (default: one per core); ``scheduler`` uses an existing
     Dask cluster instead (its workers must see the same data files).
     """
-    from nasbench.datasets import load_dataset
 
     started = time.perf_counter()
     target = Path(out)
@@ -381,14 +372,7 @@ def generate(
         raise ConfigError(f"shard must be (i, n) with 0 <= i < n, got {shard!r}")
     if checkpoint_seconds < 0:
         raise ConfigError(f"--checkpoint-seconds must be >= 0, got {checkpoint_seconds}")
-    data = load_dataset(
-        recipe.dataset,
-        resolution=recipe.resolution,
-        val_size=recipe.val_size,
-        train_size=recipe.train_size,
-        split_seed=recipe.split_seed,
-        data_dir=data_dir,
-    )
+    data = recipe.load_data(data_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
     journal = Journal(target.with_name(target.name + ".journal"))
     with _exclusive(target):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -137,6 +138,20 @@ class Protocol:
             input_channels=channels,
             resolution=self.resolution,
             num_classes=classes,
+        )
+
+    def load_data(self, data_dir: str | os.PathLike[str] | None = None) -> Any:
+        """The :class:`~nasbench.datasets.DataSplits` this protocol trains and measures on
+        (cached per process)."""
+        from nasbench.datasets import load_dataset
+
+        return load_dataset(
+            self.dataset,
+            resolution=self.resolution,
+            val_size=self.val_size,
+            train_size=self.train_size,
+            split_seed=self.split_seed,
+            data_dir=data_dir,
         )
 
     def replace(self, **changes: Any) -> Protocol:
@@ -297,19 +312,11 @@ def train_architecture(
     time of the epoch's training steps only). A non-finite loss stops the run; it comes back
     with the epochs completed and ``failed`` set.
     """
-    from nasbench.datasets import load_dataset
     from nasbench.models import build_model
 
     cell_space = get_space(space)
     if data is None:
-        data = load_dataset(
-            protocol.dataset,
-            resolution=protocol.resolution,
-            val_size=protocol.val_size,
-            train_size=protocol.train_size,
-            split_seed=protocol.split_seed,
-            data_dir=data_dir,
-        )
+        data = protocol.load_data(data_dir)
     model = build_model(arch, protocol.model_config(), cell_space, seed=seed)
     layout = torch.channels_last if protocol.channels_last else torch.contiguous_format
     model = model.to(memory_format=layout)

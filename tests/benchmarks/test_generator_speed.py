@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from nasbench.datasets import SYSTEM_DATA_DIR, load_dataset
+from nasbench.datasets import SYSTEM_DATA_DIR
 from nasbench.generate import generate, select_classes
 from nasbench.models import build_model, cost_arrays
 from nasbench.space import CellSpace
@@ -47,13 +47,7 @@ def _sample() -> list[int]:
 
 def _textbook_loop(arch: int, protocol: Protocol, seed: int = 0) -> float:
     """Train one architecture the way tutorials do; returns the final val accuracy."""
-    data = load_dataset(
-        protocol.dataset,
-        resolution=protocol.resolution,
-        val_size=protocol.val_size,
-        train_size=protocol.train_size,
-        split_seed=protocol.split_seed,
-    )
+    data = protocol.load_data()
     torch.manual_seed(seed)
     model = build_model(arch, protocol.model_config())
     optimizer = torch.optim.SGD(
@@ -159,13 +153,7 @@ def test_training_flops_against_single_core_matmul(benchmark: pytest.FixtureRequ
     # that cannot reach the output, so the counted FLOPs are work the network really does.
     archs = [int(i) for i in np.random.default_rng(0).choice(space.unique_indices(), size=8, replace=False)]
     _, macs = cost_arrays(space, protocol.model_config(), np.asarray(archs))
-    data = load_dataset(
-        protocol.dataset,
-        resolution=protocol.resolution,
-        val_size=protocol.val_size,
-        train_size=protocol.train_size,
-        split_seed=protocol.split_seed,
-    )
+    data = protocol.load_data()
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
