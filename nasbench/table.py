@@ -22,7 +22,8 @@ root attributes (JSON strings unless noted)
     per class, seed and epoch (axis 2 is the epoch, 0 = after the first epoch):
     ``train_acc``, ``val_acc``, ``test_acc`` (percent), ``train_loss``, ``val_loss``,
     ``test_loss`` (mean cross-entropy, nats), ``train_seconds`` (seconds spent training
-    that epoch). NaN where not (yet) measured.
+    that epoch), ``eval_seconds`` (seconds spent measuring val and test after it).
+    NaN where not (yet) measured.
 ``runs/status`` int8 [U, S]
     0 pending, 1 done, 2 failed; ``runs/message`` str [U, S] says why a run failed.
 ``cost/params``, ``cost/flops`` int64 [N]
@@ -85,6 +86,7 @@ EPOCH_METRICS: tuple[str, ...] = (
     "test_acc",
     "test_loss",
     "train_seconds",
+    "eval_seconds",
 )
 METRIC_UNITS = {"acc": "percent", "loss": "nats", "seconds": "seconds"}
 COST_METRICS: tuple[str, ...] = ("params", "flops", "params_m", "flops_m")

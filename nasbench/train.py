@@ -308,8 +308,9 @@ def train_architecture(
     """Train one architecture from scratch and measure it after every epoch.
 
     Returns per-epoch ``train_acc``/``train_loss`` (running over the epoch, as NAS-Bench-201
-    reports them), ``val_*`` and ``test_*`` (after the epoch) and ``train_seconds`` (wall
-    time of the epoch's training steps only). A non-finite loss stops the run; it comes back
+    reports them), ``val_*`` and ``test_*`` (after the epoch), ``train_seconds`` (wall
+    time of the epoch's training steps only) and ``eval_seconds`` (wall time of measuring
+    val and test after it). A non-finite loss stops the run; it comes back
     with the epochs completed and ``failed`` set.
     """
     from nasbench.models import build_model
@@ -333,7 +334,16 @@ def train_architecture(
     count = train_x.shape[0]
     steps_per_epoch = math.ceil(count / protocol.batch_size)
     total_steps = protocol.epochs * steps_per_epoch
-    names = ("train_acc", "train_loss", "val_acc", "val_loss", "test_acc", "test_loss", "train_seconds")
+    names = (
+        "train_acc",
+        "train_loss",
+        "val_acc",
+        "val_loss",
+        "test_acc",
+        "test_loss",
+        "train_seconds",
+        "eval_seconds",
+    )
     metrics: dict[str, list[float]] = {name: [] for name in names}
     step = 0
     for epoch in range(protocol.epochs):
@@ -369,6 +379,7 @@ def train_architecture(
         test_acc, test_loss = _evaluate(
             model, data.test_x, data.test_y, protocol.eval_batch_size, protocol.bf16
         )
+        eval_seconds = time.perf_counter() - started - train_seconds
         values = (
             100.0 * float(correct) / count,
             float(loss_sum) / count,
@@ -377,6 +388,7 @@ def train_architecture(
             test_acc,
             test_loss,
             train_seconds,
+            eval_seconds,
         )
         for name, value in zip(names, values, strict=True):
             metrics[name].append(value)

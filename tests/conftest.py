@@ -64,6 +64,7 @@ def synthetic_run(rng: np.random.Generator, num_epochs: int) -> dict[str, np.nda
         out[f"{split}_acc"] = acc
         out[f"{split}_loss"] = loss
     out["train_seconds"] = rng.uniform(0.5, 4.0, num_epochs)
+    out["eval_seconds"] = rng.uniform(0.1, 1.0, num_epochs)
     return {name: np.asarray(values, dtype=np.float32).astype(np.float64) for name, values in out.items()}
 
 
