@@ -252,8 +252,10 @@ def _parse_settings(items: Sequence[str] | None) -> dict[str, Any]:
     return settings
 
 
-def cmd_generate(args: argparse.Namespace) -> int:
-    from nasbench.generate import GENERATOR_DEFAULTS, generate, parse_shard
+def _protocol_from_args(args: argparse.Namespace) -> Any:
+    """The preset named by ``--preset`` with ``--dataset``, ``--epochs``, ``--seeds`` and
+    ``--set`` applied, validated."""
+    from nasbench.datasets import DATASETS
     from nasbench.train import get_protocol
 
     protocol = get_protocol(args.preset)
@@ -272,10 +274,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
             protocol = protocol.replace(**changes)
         except TypeError as exc:
             raise ConfigError(f"invalid protocol setting: {exc}") from None
-    from nasbench.datasets import DATASETS
-
     if protocol.dataset not in DATASETS:
         raise ConfigError(f"unknown dataset {protocol.dataset!r} (known: {', '.join(DATASETS)})")
+    return protocol
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from nasbench.generate import GENERATOR_DEFAULTS, generate, parse_shard
+
+    protocol = _protocol_from_args(args)
     defaults = GENERATOR_DEFAULTS.get(args.preset, {})
     limit = args.limit if args.limit is not None else defaults.get("limit")
     summary = generate(
@@ -311,6 +318,39 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fidelity(args: argparse.Namespace) -> int:
+    from nasbench.fidelity import run_fidelity
+
+    protocol = _protocol_from_args(args)
+    report = run_fidelity(
+        args.out,
+        protocol,
+        archs=args.archs,
+        workers=args.workers,
+        data_dir=args.data_dir,
+        progress=not args.quiet,
+    )
+    if args.json:
+        _print_json(report)
+        return 0
+    print(f"{args.out}: {report['archs']} architectures x seeds {report['seeds']}, {report['epochs']} epochs")
+    print(
+        f"seed-to-seed Spearman {report['spearman']:.3f}, Kendall tau {report['kendall_tau']:.3f}; "
+        f"mean |seed difference| {report['mean_abs_seed_difference_pct']:.2f} %, "
+        f"between-architecture sd {report['between_arch_sd_pct']:.2f} %"
+    )
+    print(
+        "Spearman of each epoch with the final one: "
+        + " ".join(f"{value:.2f}" for value in report["epoch_spearman_to_final"])
+    )
+    print(
+        f"{report['core_seconds_per_run']:.2f} core-seconds per (architecture, seed); the whole table "
+        f"would take {report['table_core_hours']:.1f} core-hours; seed-mean Spearman estimate "
+        f"{report['seed_mean_spearman_estimate']:.3f}"
+    )
+    return 0
+
+
 def cmd_merge(args: argparse.Namespace) -> int:
     from nasbench.generate import merge_tables
 
@@ -324,6 +364,22 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------- parser
+def _add_protocol_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", default="tiny", help="protocol preset: tiny, cpu-small, nb201 (default tiny)")
+    p.add_argument(
+        "--dataset", default=None, help="fashion-mnist, mnist, cifar10 or digits (default: preset's)"
+    )
+    p.add_argument("--seeds", default=None, help="comma-separated training seeds (default: preset's)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs per run (default: preset's)")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a protocol field, e.g. --set batch_size=128",
+    )
+    p.add_argument("--data-dir", default=None, help="directory holding the dataset files")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from nasbench import __version__
 
@@ -416,13 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
         "re-run the same command: it resumes.",
     )
     p.add_argument("--out", required=True, help="path of the .h5 table to write or resume")
-    p.add_argument("--preset", default="tiny", help="protocol preset: tiny, cpu-small, nb201 (default tiny)")
-    p.add_argument(
-        "--dataset", default=None, help="fashion-mnist, mnist, cifar10 or digits (default: preset's)"
-    )
+    _add_protocol_options(p)
     p.add_argument("--space", default="nb201", choices=sorted(SPACE_PRESETS), help="space preset")
-    p.add_argument("--seeds", default=None, help="comma-separated training seeds (default: preset's)")
-    p.add_argument("--epochs", type=int, default=None, help="epochs per run (default: preset's)")
     p.add_argument(
         "--limit",
         type=int,
@@ -439,13 +490,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scheduler", default=None, help="address of an existing Dask scheduler (tcp://host:8786)"
     )
-    p.add_argument("--data-dir", default=None, help="directory holding the dataset files")
-    p.add_argument(
-        "--set",
-        action="append",
-        metavar="KEY=VALUE",
-        help="override a protocol field, e.g. --set batch_size=128 (repeatable)",
-    )
     p.add_argument("--no-probes", action="store_true", help="skip latency and memory probes")
     p.add_argument(
         "--checkpoint-seconds",
@@ -456,6 +500,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_generate)
+
+    p = commands.add_parser(
+        "fidelity",
+        help="seed-to-seed agreement of a protocol on a fixed random sample",
+        description="Train the first N classes of the generator's seeded order with every seed of a "
+        "protocol (resumable) and report seed-to-seed Spearman and Kendall tau of final val accuracy, "
+        "mean |seed difference|, Spearman of each epoch with the final one and core-seconds per run.",
+    )
+    p.add_argument("--out", required=True, help="path of the .h5 table to write or resume")
+    _add_protocol_options(p)
+    p.add_argument("--archs", type=int, default=100, help="architectures in the sample (default 100)")
+    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: one per core)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_fidelity)
 
     p = commands.add_parser(
         "merge",
