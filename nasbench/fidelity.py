@@ -9,6 +9,7 @@ every protocol is judged on the same architectures.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,11 @@ def seed_mean_spearman(single_seed: float, seeds: int) -> float:
     return seeds * single_seed / (1.0 + (seeds - 1) * single_seed)
 
 
-def fidelity_report(table: Table, metric: str = "val_acc") -> dict[str, Any]:
-    """Seed-to-seed agreement of ``metric`` over the classes measured with every seed.
+def fidelity_report(
+    table: Table, metric: str = "val_acc", classes: np.ndarray | None = None
+) -> dict[str, Any]:
+    """Seed-to-seed agreement of ``metric`` over the classes measured with every seed
+    (only among ``classes``, representative indices, when given).
 
     Figures: Spearman and Kendall tau of the final value between seeds (averaged over seed
     pairs), mean absolute seed difference, spread between architectures (sd of the seed
@@ -41,6 +45,8 @@ def fidelity_report(table: Table, metric: str = "val_acc") -> dict[str, Any]:
         raise MetricError("fidelity needs a table with at least two seeds")
     values = table.raw(metric).astype(np.float64)
     done = np.all(table.run_status == STATUS_DONE, axis=1) & np.all(~np.isnan(values[:, :, -1]), axis=1)
+    if classes is not None:
+        done &= np.isin(table.unique, np.asarray(classes, dtype=np.int64))
     rows = np.nonzero(done)[0]
     if rows.shape[0] < 3:
         raise MetricError(
@@ -57,7 +63,8 @@ def fidelity_report(table: Table, metric: str = "val_acc") -> dict[str, Any]:
             stats.spearmanr(values[rows, s, epoch], values[rows, s, -1]).statistic
             for s in range(values.shape[1])
         ]
-        epoch_spearman.append(float(np.nanmean(per_seed)))
+        finite = [value for value in per_seed if np.isfinite(value)]
+        epoch_spearman.append(float(np.mean(finite)) if finite else float("nan"))
     run_seconds = np.nansum(table.raw("train_seconds")[rows], axis=2)
     if "eval_seconds" in table.epoch_metrics:
         run_seconds = run_seconds + np.nansum(table.raw("eval_seconds")[rows], axis=2)
@@ -110,11 +117,24 @@ def run_fidelity(
     )
     if summary.runs_errored:
         raise ConfigError(f"{summary.runs_errored} training jobs raised: {summary.errors[0]}")
-    report = fidelity_report(open_table(out))
+    from nasbench.generate import select_classes
+
+    table = open_table(out)
+    report = _finite(fidelity_report(table, classes=select_classes(table.unique, archs, None)))
     with TableWriter(out) as writer:
         writer.set_attr("fidelity", {k: v for k, v in report.items() if k != "protocol"})
     target = Path(out)
-    import json
-
-    target.with_name(target.name + ".json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    text = json.dumps(report, indent=2, sort_keys=True, allow_nan=False)
+    target.with_name(target.name + ".json").write_text(text + "\n")
     return report
+
+
+def _finite(value: Any) -> Any:
+    """NaN (a constant ranking has no correlation) becomes None, so the report is valid JSON."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
