@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -351,6 +352,24 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_frontier(args: argparse.Namespace) -> int:
+    from nasbench.fidelity import frontier_markdown
+
+    folder = Path(args.directory)
+    if not folder.is_dir():
+        raise ConfigError(f"{folder}: not a directory of fidelity reports")
+    reports = {}
+    for path in sorted(folder.glob("*.json")):
+        try:
+            reports[path.stem.removesuffix(".h5")] = json.loads(path.read_text())
+        except ValueError:
+            raise ConfigError(f"{path}: not a JSON fidelity report") from None
+    if not reports:
+        raise ConfigError(f"{folder}: holds no *.json fidelity reports")
+    print(frontier_markdown(reports), end="")
+    return 0
+
+
 def cmd_merge(args: argparse.Namespace) -> int:
     from nasbench.generate import merge_tables
 
@@ -515,6 +534,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_fidelity)
+
+    p = commands.add_parser(
+        "frontier",
+        help="Markdown table of fidelity reports, cheapest protocol first",
+        description="Read the *.json reports `nasbench fidelity` wrote in a directory and print the "
+        "cost-versus-agreement frontier as a Markdown table.",
+    )
+    p.add_argument("directory", metavar="DIR", help="directory holding fidelity *.json reports")
+    p.set_defaults(func=cmd_frontier)
 
     p = commands.add_parser(
         "merge",

@@ -20,7 +20,7 @@ from scipy import stats
 from nasbench.errors import ConfigError, MetricError
 from nasbench.table import STATUS_DONE, Table, open_table
 
-__all__ = ["fidelity_report", "run_fidelity", "seed_mean_spearman"]
+__all__ = ["fidelity_report", "frontier_markdown", "run_fidelity", "seed_mean_spearman"]
 
 
 def seed_mean_spearman(single_seed: float, seeds: int) -> float:
@@ -138,3 +138,55 @@ def _finite(value: Any) -> Any:
     if isinstance(value, list):
         return [_finite(v) for v in value]
     return value
+
+
+#: Protocol fields shown in a frontier row, in order.
+_FRONTIER_FIELDS = (
+    "resolution",
+    "width",
+    "cells_per_stage",
+    "epochs",
+    "train_size",
+    "val_size",
+    "batch_size",
+    "learning_rate",
+    "label_smoothing",
+    "bf16",
+)
+
+
+def frontier_markdown(reports: dict[str, dict[str, Any]]) -> str:
+    """A Markdown table of fidelity reports (name -> report), cheapest first: cost per run,
+    projected table cost, single-seed and two-seed-mean Spearman, Kendall tau."""
+    header = [
+        "protocol",
+        *_FRONTIER_FIELDS,
+        "archs",
+        "core-s/run",
+        "table core-h",
+        "Spearman",
+        "Kendall",
+        "mean abs diff %",
+        "2-seed-mean Spearman (est.)",
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, report in sorted(reports.items(), key=lambda item: item[1]["core_seconds_per_run"]):
+        protocol = report.get("protocol", {})
+        fields = [str(protocol.get(key, "")) for key in _FRONTIER_FIELDS]
+        spearman = report["spearman"]
+        two_seed = seed_mean_spearman(spearman, 2) if spearman is not None and spearman > 0 else spearman
+        figures = [
+            str(report["archs"]),
+            f"{report['core_seconds_per_run']:.2f}",
+            f"{report['table_core_hours']:.1f}",
+            _fmt(spearman),
+            _fmt(report["kendall_tau"]),
+            _fmt(report["mean_abs_seed_difference_pct"]),
+            _fmt(two_seed),
+        ]
+        lines.append("| " + " | ".join([name, *fields, *figures]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"

@@ -24,7 +24,18 @@ ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 SCRIPT = Path(sys.executable).with_name("nasbench")
 if not SCRIPT.exists():  # an interpreter outside the virtualenv: fall back to PATH
     SCRIPT = Path(shutil.which("nasbench") or SCRIPT)
-SUBCOMMANDS = ("space", "cost", "info", "query", "validate", "init-table", "generate", "fidelity", "merge")
+SUBCOMMANDS = (
+    "space",
+    "cost",
+    "info",
+    "query",
+    "validate",
+    "init-table",
+    "generate",
+    "fidelity",
+    "frontier",
+    "merge",
+)
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -470,3 +470,46 @@ def test_cli_fidelity_bad_setting(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert captured.err.count("\n") == 1
     assert "foo" in captured.err
     assert not path.exists()
+
+
+def test_frontier_markdown_orders_protocols_by_cost() -> None:
+    from nasbench.fidelity import frontier_markdown
+
+    def report(seconds: float, spearman: float) -> dict[str, object]:
+        return {
+            "archs": 100,
+            "core_seconds_per_run": seconds,
+            "table_core_hours": seconds * 12932 / 3600,
+            "spearman": spearman,
+            "kendall_tau": spearman - 0.15,
+            "mean_abs_seed_difference_pct": 1.0,
+            "protocol": {"resolution": 12, "epochs": 4},
+        }
+
+    text = frontier_markdown({"slow": report(9.0, 0.8), "fast": report(2.0, 0.5)})
+    lines = text.splitlines()
+    assert lines[2].startswith("| fast | 12 |") and lines[3].startswith("| slow | 12 |")
+    assert "| 0.667 |" in lines[2]  # two-seed mean by Spearman-Brown: 2 * 0.5 / 1.5
+    assert len(lines) == 4
+
+
+def test_frontier_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from nasbench.cli import main
+
+    assert main(["frontier", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.startswith("nasbench: error:")
+    (tmp_path / "a.h5.json").write_text(
+        json.dumps(
+            {
+                "archs": 3,
+                "core_seconds_per_run": 1.0,
+                "table_core_hours": 3.6,
+                "spearman": 0.5,
+                "kendall_tau": 0.4,
+                "mean_abs_seed_difference_pct": 2.0,
+                "protocol": {"epochs": 2},
+            }
+        )
+    )
+    assert main(["frontier", str(tmp_path)]) == 0
+    assert "| a |" in capsys.readouterr().out
