@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from nasbench.errors import ConfigError
 from nasbench.space import ArchLike, CellSpace, get_space
+from nasbench.table import EPOCH_METRICS
 
 __all__ = [
     "PROTOCOL_PRESETS",
@@ -334,16 +335,7 @@ def train_architecture(
     count = train_x.shape[0]
     steps_per_epoch = math.ceil(count / protocol.batch_size)
     total_steps = protocol.epochs * steps_per_epoch
-    names = (
-        "train_acc",
-        "train_loss",
-        "val_acc",
-        "val_loss",
-        "test_acc",
-        "test_loss",
-        "train_seconds",
-        "eval_seconds",
-    )
+    names = EPOCH_METRICS  # the values below are appended in this order
     metrics: dict[str, list[float]] = {name: [] for name in names}
     step = 0
     for epoch in range(protocol.epochs):
