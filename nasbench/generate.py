@@ -60,6 +60,7 @@ GENERATOR_DEFAULTS: dict[str, dict[str, Any]] = {
         "probe": {"batch_sizes": (1, 64), "train_batch_size": 64, "warmup": 2, "repeats": 5},
     },
     "cpu-small": {"limit": None, "probe": DEFAULT_PROBE},
+    "fmnist-cpu": {"limit": None, "probe": DEFAULT_PROBE},
     "nb201": {"limit": None, "probe": DEFAULT_PROBE},
 }
 
