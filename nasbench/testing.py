@@ -1,0 +1,219 @@
+"""Test helpers: a synthetic complete table and the strategy conformance suite.
+
+The conformance suite is what every strategy, built-in or plugin, must pass::
+
+    from nasbench.testing import StrategyConformance
+
+    class TestMySearch(StrategyConformance):
+        strategy_name = "my-search"
+
+It checks that the budget is respected, that a seed reproduces a run exactly, that the
+strategy's choices do not depend on test metrics, that every hyperparameter is validated,
+and that its proposals are valid trials.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from nasbench.benchmark import Benchmark, Budget
+from nasbench.errors import ConfigError
+from nasbench.space import CellSpace, get_space
+from nasbench.strategy import Strategy, create_strategy, get_strategy_class, run_strategy
+from nasbench.table import STATUS_DONE, STATUS_FAILED, Table, TableWriter, open_table
+
+__all__ = ["StrategyConformance", "synthetic_table"]
+
+# Relative cost of each op in the synthetic table, by name (unknown ops cost 1).
+_OP_COST = {"none": 0.0, "skip_connect": 0.0, "avg_pool_3x3": 0.2, "nor_conv_1x1": 1.0, "nor_conv_3x3": 9.0}
+
+
+def synthetic_table(
+    path: str | os.PathLike[str],
+    *,
+    space: CellSpace | str = "nb201",
+    seeds: tuple[int, ...] = (0, 1),
+    num_epochs: int = 4,
+    seed: int = 0,
+    test_shift: float = 0.0,
+    failed_fraction: float = 0.0,
+    devices: tuple[str, ...] = ("cpu-1t", "cpu-2t"),
+) -> Table:
+    """Write and open a complete table with made-up but structured metrics.
+
+    Accuracy rises with per-(edge, op) effects drawn from ``seed`` plus an interaction
+    term, so search has something to find; each seed adds noise; curves saturate with
+    epochs; seconds, latency and memory grow with the cells' convolutions. ``test_shift``
+    perturbs only the test metrics (a strategy's choices must not change with it), and
+    ``failed_fraction`` of the runs are recorded as diverged.
+    """
+    space = get_space(space) if isinstance(space, str) else space
+    rng = np.random.default_rng(seed)
+    ops = space.ops_array()
+    op_cost = np.array([_OP_COST.get(name, 1.0) for name in space.ops])
+    conv = op_cost[ops].sum(axis=1)
+    params = (20_000 + 1_500 * conv).astype(np.int64)
+    flops = (400_000 + 90_000 * conv).astype(np.int64)
+    unique = space.unique_indices()
+    num_classes, num_seeds = unique.shape[0], len(seeds)
+    unique_ops = ops[unique]
+    effect = rng.normal(0.0, 0.02, size=(space.num_edges, space.num_ops))
+    pair = rng.normal(0.0, 0.01, size=(space.num_ops, space.num_ops))
+    edges = np.arange(space.num_edges)
+    score = effect[edges, unique_ops].sum(axis=1) + pair[unique_ops[:, 0], unique_ops[:, -1]]
+    final = 0.86 + score - 0.04 * (unique_ops == 0).sum(axis=1) / space.num_edges
+    epochs = np.arange(1, num_epochs + 1)
+    shape = (num_classes, num_seeds, num_epochs)
+    rate = rng.uniform(0.5, 1.5, size=(num_classes, 1, 1))
+    curve = 1.0 - np.exp(-epochs[None, None, :] * rate / 1.5)
+    val_acc = np.clip(final[:, None, None] * (0.7 + 0.3 * curve) + rng.normal(0, 0.006, shape), 0.05, 0.99)
+    test_acc = np.clip(
+        val_acc + rng.normal(0, 0.004, shape) + test_shift * rng.normal(0, 1, (num_classes, 1, 1)), 0.05, 0.99
+    )
+    train_acc = np.clip(val_acc + 0.02, 0.05, 0.995)
+    class_seconds = 0.5 + 0.08 * op_cost[unique_ops].sum(axis=1)
+    train_seconds = class_seconds[:, None, None] * rng.uniform(0.95, 1.05, shape)
+    status = np.full((num_classes, num_seeds), STATUS_DONE, dtype=np.int8)
+    if failed_fraction > 0:
+        status[rng.random((num_classes, num_seeds)) < failed_fraction] = STATUS_FAILED
+    failed = (status == STATUS_FAILED)[:, :, None]
+    values = {
+        "train_acc": train_acc,
+        "train_loss": -np.log(train_acc),
+        "val_acc": val_acc,
+        "val_loss": -np.log(val_acc),
+        "test_acc": test_acc,
+        "test_loss": -np.log(test_acc),
+        "train_seconds": train_seconds,
+        "eval_seconds": 0.2 * train_seconds,
+    }
+    target = Path(path)
+    writer = TableWriter.create(
+        target,
+        space=space,
+        model={"name": "synthetic"},
+        dataset={"name": "synthetic", "seed": seed},
+        protocol={"name": "synthetic", "epochs": num_epochs, "seeds": list(seeds)},
+        seeds=seeds,
+        num_epochs=num_epochs,
+        params=params,
+        flops=flops,
+        created="2000-01-01T00:00:00+00:00",
+    )
+    with writer:
+        for name, block in values.items():
+            block = np.where(failed & (name != "train_seconds"), np.nan, block)
+            writer.write_metric_block(name, block, status)
+        for k, device in enumerate(devices):
+            writer.write_device(
+                device,
+                {"name": device, "synthetic": True},
+                {
+                    "latency_ms_b1": 0.2 + 0.02 * conv / (k + 1),
+                    "latency_ms_b256": 2.0 + 0.9 * conv / (k + 1),
+                    "train_peak_memory_mb": 3.0 + 0.3 * conv,
+                    "infer_peak_memory_mb": 2.0 + 0.1 * conv,
+                },
+            )
+    return open_table(target)
+
+
+def _trials(benchmark: Benchmark) -> list[tuple[int, int]]:
+    data = benchmark.trajectory()
+    return list(zip(data["index"].tolist(), data["epochs"].tolist(), strict=True))
+
+
+class StrategyConformance:
+    """pytest mix-in: subclass it and set ``strategy_name`` (and optionally ``hyperparameters``)."""
+
+    strategy_name: ClassVar[str] = ""
+    hyperparameters: ClassVar[dict[str, Any]] = {}
+    budget_evaluations: ClassVar[int] = 40
+
+    # The two tables are made once per test class, in a temporary directory.
+    _tables: ClassVar[dict[str, Table]] = {}
+
+    def _table(self, tmp_path_factory: Any, variant: str) -> Table:
+        key = f"{type(self).__name__}:{variant}"
+        if key not in self._tables:
+            folder = tmp_path_factory.mktemp("conformance")
+            shift = 0.05 if variant == "shifted" else 0.0
+            type(self)._tables[key] = synthetic_table(
+                folder / f"{variant}.h5", test_shift=shift, failed_fraction=0.02
+            )
+        return self._tables[key]
+
+    def _run(self, table: Table, seed: int, budget: Budget) -> Benchmark:
+        strategy = create_strategy(self.strategy_name, seed=seed, **self.hyperparameters)
+        return run_strategy(strategy, table, seed=seed, budget=budget)
+
+    def test_registered(self) -> None:
+        cls = get_strategy_class(self.strategy_name)
+        assert issubclass(cls, Strategy)
+        assert cls.name == self.strategy_name
+
+    def test_evaluation_budget_respected(self, tmp_path_factory: Any) -> None:
+        table = self._table(tmp_path_factory, "base")
+        benchmark = self._run(table, 0, Budget(evaluations=self.budget_evaluations))
+        assert 1 <= benchmark.evaluations <= self.budget_evaluations
+
+    def test_seconds_budget_respected(self, tmp_path_factory: Any) -> None:
+        table = self._table(tmp_path_factory, "base")
+        seconds = 20.0 * float(np.nanmean(table.class_metric("train_seconds", 0)))
+        benchmark = self._run(table, 1, Budget(seconds=seconds))
+        assert benchmark.evaluations >= 1
+        assert benchmark.sim_seconds <= seconds
+
+    def test_same_seed_same_run(self, tmp_path_factory: Any) -> None:
+        table = self._table(tmp_path_factory, "base")
+        budget = Budget(evaluations=self.budget_evaluations)
+        first = self._run(table, 3, budget).trajectory()
+        second = self._run(table, 3, budget).trajectory()
+        for name, values in first.items():
+            np.testing.assert_array_equal(values, second[name], err_msg=name)
+
+    def test_choices_ignore_test_metrics(self, tmp_path_factory: Any) -> None:
+        base = self._table(tmp_path_factory, "base")
+        shifted = self._table(tmp_path_factory, "shifted")
+        assert not np.allclose(base.class_metric("test_acc"), shifted.class_metric("test_acc"))
+        budget = Budget(evaluations=self.budget_evaluations)
+        assert _trials(self._run(base, 5, budget)) == _trials(self._run(shifted, 5, budget))
+
+    def test_trials_are_valid(self, tmp_path_factory: Any) -> None:
+        table = self._table(tmp_path_factory, "base")
+        benchmark = self._run(table, 7, Budget(evaluations=self.budget_evaluations))
+        data = benchmark.trajectory()
+        assert np.all((data["index"] >= 0) & (data["index"] < table.space.size))
+        assert np.all((data["epochs"] >= 1) & (data["epochs"] <= table.num_epochs))
+        cls = get_strategy_class(self.strategy_name)
+        if cls.kind != "multi-fidelity":
+            assert np.all(data["epochs"] == table.num_epochs)
+
+    def test_bad_hyperparameters_rejected(self) -> None:
+        cls = get_strategy_class(self.strategy_name)
+        for name, default in cls.hyperparameters().items():
+            bad_values: list[Any] = [object()]
+            if not isinstance(default, str):
+                bad_values.append("no-such-value")
+            for bad in bad_values:
+                try:
+                    create_strategy(self.strategy_name, **{name: bad})
+                except ConfigError as exc:
+                    assert name in str(exc), f"the error does not name {name!r}: {exc}"
+                else:
+                    raise AssertionError(f"{self.strategy_name}: {name}={bad!r} was accepted")
+        try:
+            create_strategy(self.strategy_name, no_such_hyperparameter=1)
+        except ConfigError as exc:
+            assert "no_such_hyperparameter" in str(exc)
+        else:
+            raise AssertionError("an unknown hyperparameter was accepted")
+
+    def test_params_round_trip(self) -> None:
+        strategy = create_strategy(self.strategy_name, seed=2, **self.hyperparameters)
+        again = create_strategy(self.strategy_name, seed=2, **strategy.get_params())
+        assert repr(again) == repr(strategy)
