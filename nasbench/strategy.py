@@ -122,6 +122,11 @@ class Strategy:
         (e.g. latency on one device at most some limit). None for every other kind."""
         return None
 
+    def objective(self, task: Task) -> str | None:
+        """Hook: the free property (``task.values`` name, e.g. 'cpu-1t/latency_ms_b1') a
+        ``multi-objective`` strategy minimises besides maximising accuracy. None otherwise."""
+        return None
+
     # ----------------------------------------------------------------- helpers
     def run(self, benchmark: Benchmark, budget: Budget | None = None) -> Benchmark:
         """Ask, evaluate and tell until the budget is spent or the strategy finishes."""
