@@ -582,12 +582,18 @@ def _run_probes(
 
 # --------------------------------------------------------------------- merging shards
 def merge_tables(
-    out: str | os.PathLike[str], inputs: Sequence[str | os.PathLike[str]], *, overwrite: bool = False
+    out: str | os.PathLike[str],
+    inputs: Sequence[str | os.PathLike[str]],
+    *,
+    overwrite: bool = False,
+    dtype: str | dict[str, str] | None = None,
 ) -> dict[str, int]:
     """Combine tables of the same space, model, dataset and protocol (shards) into one.
 
     A run recorded in several inputs is taken from the first that has it (its wall-clock
-    ``train_seconds`` differ between runs anyway); device rows likewise.
+    ``train_seconds`` differ between runs anyway); device rows likewise. ``dtype`` (a
+    type, or a mapping metric -> type such as :data:`~nasbench.table.COMPACT_DTYPES`)
+    rewrites the metrics in that storage type; None keeps the first input's.
     """
     if len(inputs) < 1:
         raise ConfigError("merge needs at least one input table")
@@ -624,7 +630,26 @@ def merge_tables(
             messages[take] = other.run_messages[take]
         status[take] = other.run_status[take]
     temporary = target.with_name(target.name + ".tmp")
-    shutil.copyfile(first.path, temporary)
+    if dtype is None:
+        shutil.copyfile(first.path, temporary)
+    else:
+        TableWriter.create(
+            temporary,
+            space=first.space,
+            model=first.model,
+            dataset=first.dataset,
+            protocol=first.protocol,
+            seeds=first.seeds.tolist(),
+            num_epochs=first.num_epochs,
+            params=first.params,
+            flops=first.flops,
+            indices=None if first.num_archs == first.space.size else first.indices,
+            metrics=first.epoch_metrics,
+            dtype=dtype,
+            overwrite=True,
+            created=first.provenance.get("created"),
+            provenance=first.provenance,
+        ).close()
     try:
         with TableWriter(temporary) as writer:
             for name, block in values.items():
@@ -648,6 +673,8 @@ def merge_tables(
             provenance = dict(first.provenance)
             provenance["merged_from"] = [Path(t.path).name for t in tables]
             writer.set_attr("provenance", provenance)
+            if first.fidelity is not None and dtype is not None:
+                writer.set_attr("fidelity", first.fidelity)
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)

@@ -63,6 +63,7 @@ from nasbench.errors import (
 from nasbench.space import Architecture, ArchLike, CellSpace
 
 __all__ = [
+    "COMPACT_DTYPES",
     "EPOCH_METRICS",
     "FORMAT_NAME",
     "SCHEMA_VERSION",
@@ -88,6 +89,19 @@ EPOCH_METRICS: tuple[str, ...] = (
     "train_seconds",
     "eval_seconds",
 )
+#: Storage types for a compact table: losses and seconds in float16 (about 3 significant
+#: digits); accuracies stay float32, since float16's step near 1 (0.00049) is coarser than
+#: one image of a 5,000-image validation split (0.0002) and would merge distinct results.
+COMPACT_DTYPES: dict[str, str] = {
+    "train_acc": "float32",
+    "val_acc": "float32",
+    "test_acc": "float32",
+    "train_loss": "float16",
+    "val_loss": "float16",
+    "test_loss": "float16",
+    "train_seconds": "float16",
+    "eval_seconds": "float16",
+}
 METRIC_UNITS = {"acc": "percent", "loss": "nats", "seconds": "seconds"}
 COST_METRICS: tuple[str, ...] = ("params", "flops", "params_m", "flops_m")
 STATUS_PENDING, STATUS_DONE, STATUS_FAILED = 0, 1, 2
@@ -262,7 +276,7 @@ class TableWriter:
         flops: np.ndarray,
         indices: np.ndarray | None = None,
         metrics: Sequence[str] = EPOCH_METRICS,
-        dtype: str = "float32",
+        dtype: str | Mapping[str, str] = "float32",
         overwrite: bool = False,
         created: str | None = None,
         provenance: Mapping[str, Any] | None = None,
@@ -270,7 +284,8 @@ class TableWriter:
         """Write an empty table (every metric NaN, every run pending) and open it.
 
         ``indices`` are the space indices to hold (all when None); ``params`` and
-        ``flops`` give their cost, aligned with ``indices``.
+        ``flops`` give their cost, aligned with ``indices``. ``dtype`` is the storage type
+        of every metric, or a mapping metric -> type (float32 for metrics it omits).
         """
         target = Path(path)
         if target.exists() and not overwrite:
@@ -280,9 +295,11 @@ class TableWriter:
         seeds = [int(s) for s in seeds]
         if not seeds or len(set(seeds)) != len(seeds):
             raise TableError(f"seeds must be a non-empty list without repeats, got {seeds}")
-        if dtype not in ("float16", "float32"):
-            raise TableError(f"dtype must be float16 or float32, got {dtype!r}")
         metrics = list(metrics)
+        dtypes = {name: dtype for name in metrics} if isinstance(dtype, str) else dict(dtype)
+        for name, kind in dtypes.items():
+            if kind not in ("float16", "float32"):
+                raise TableError(f"dtype of {name!r} must be float16 or float32, got {kind!r}")
         if not metrics or len(set(metrics)) != len(metrics):
             raise TableError(f"metrics must be a non-empty list without repeats, got {metrics}")
         for name in metrics:
@@ -325,7 +342,7 @@ class TableWriter:
                 seeds,
                 num_epochs,
                 metrics,
-                dtype,
+                {name: dtypes.get(name, "float32") for name in metrics},
                 created,
                 provenance,
                 indices,
@@ -353,7 +370,7 @@ class TableWriter:
         seeds: list[int],
         num_epochs: int,
         metrics: list[str],
-        dtype: str,
+        dtypes: dict[str, str],
         created: str | None,
         provenance: Mapping[str, Any] | None,
         indices: np.ndarray,
@@ -383,7 +400,7 @@ class TableWriter:
                 data = handle.create_dataset(
                     f"metrics/{name}",
                     shape=shape,
-                    dtype=dtype,
+                    dtype=dtypes[name],
                     chunks=chunk,
                     fillvalue=np.nan,
                     **_COMPRESSION,

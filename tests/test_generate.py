@@ -40,10 +40,12 @@ from nasbench.generate import (
 from nasbench.hardware import available_devices, usable_cpu_cores
 from nasbench.space import CellSpace
 from nasbench.table import (
+    COMPACT_DTYPES,
     EPOCH_METRICS,
     STATUS_DONE,
     STATUS_PENDING,
     Table,
+    TableWriter,
     open_table,
     validate_table,
 )
@@ -596,6 +598,36 @@ def test_merged_shards_equal_the_unsharded_run(
         assert np.isfinite(merged.raw(name)[done]).all(), name
     assert merged.protocol == FAST.to_dict()
     assert merged.provenance["merged_from"] == [p.name for p in shards]
+
+
+def test_compact_merge_keeps_accuracies_exact_and_shrinks_the_rest(
+    shards: tuple[Path, Path], tmp_path: Path
+) -> None:
+    import h5py
+
+    plain = tmp_path / "plain.h5"
+    compact = tmp_path / "compact.h5"
+    merge_tables(plain, list(shards))
+    first = tmp_path / "first.h5"
+    shutil.copyfile(shards[0], first)
+    with TableWriter(first) as writer:  # the fidelity figures travel with a compact merge
+        writer.set_attr("fidelity", {"seed_spearman": 0.5})
+    merge_tables(compact, [first, shards[1]], dtype=COMPACT_DTYPES)
+    assert validate_table(compact) == []
+    a, b = open_table(plain), open_table(compact)
+    assert b.fidelity == {"seed_spearman": 0.5}
+    assert np.array_equal(a.run_status, b.run_status)
+    with h5py.File(compact, "r") as handle:
+        stored = {name: handle[f"metrics/{name}"].dtype.name for name in handle["metrics"]}
+    assert stored == {name: COMPACT_DTYPES[name] for name in a.epoch_metrics}
+    for name in a.epoch_metrics:
+        x, y = a.raw(name), b.raw(name)
+        assert np.array_equal(np.isnan(x), np.isnan(y)), name
+        if COMPACT_DTYPES[name] == "float32":
+            assert np.array_equal(x[~np.isnan(x)], y[~np.isnan(y)]), name
+        else:
+            np.testing.assert_allclose(y, x, rtol=1e-3, atol=1e-6, err_msg=name)
+            assert not np.array_equal(x[~np.isnan(x)], y[~np.isnan(y)]), f"{name} was not rounded"
 
 
 def test_merge_refuses_tables_of_another_protocol(shards: tuple[Path, Path], tmp_path: Path) -> None:
