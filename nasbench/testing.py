@@ -81,12 +81,12 @@ def synthetic_table(
     if failed_fraction > 0:
         status[rng.random((num_classes, num_seeds)) < failed_fraction] = STATUS_FAILED
     failed = (status == STATUS_FAILED)[:, :, None]
-    values = {
-        "train_acc": train_acc,
+    values = {  # accuracies in percent, as the schema stores them
+        "train_acc": 100.0 * train_acc,
         "train_loss": -np.log(train_acc),
-        "val_acc": val_acc,
+        "val_acc": 100.0 * val_acc,
         "val_loss": -np.log(val_acc),
-        "test_acc": test_acc,
+        "test_acc": 100.0 * test_acc,
         "test_loss": -np.log(test_acc),
         "train_seconds": train_seconds,
         "eval_seconds": 0.2 * train_seconds,
