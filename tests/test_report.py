@@ -1,0 +1,295 @@
+"""The leaderboard report: files, figures, statistics, determinism, errors, and the page in a browser."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from report_fixtures import FAILED_ERROR, FabricatedResults, FakeStrategy, write_results
+from scipy import stats
+
+from nasbench.errors import NasbenchError
+from nasbench.report import Comparison, analyse, load_results, write_report
+
+# One report of the default fabricated results: re < rs < nsga2 by final regret on every
+# seed, rs fails on seed 3, nsga2 is multi-objective, constrained-re runs alone under a constraint.
+EXPECTED_PLOTS = {"anytime": 2, "critical-difference": 1, "pareto": 1}
+
+
+@pytest.fixture(scope="module")
+def fabricated(tmp_path_factory: pytest.TempPathFactory) -> FabricatedResults:
+    return write_results(tmp_path_factory.mktemp("results") / "compare")
+
+
+@pytest.fixture(scope="module")
+def report(fabricated: FabricatedResults, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    return write_report(fabricated.directory, tmp_path_factory.mktemp("report") / "leaderboard")
+
+
+@pytest.fixture(scope="module")
+def comparisons(fabricated: FabricatedResults) -> list[Comparison]:
+    return analyse(load_results(fabricated.directory))
+
+
+def _main(comparisons: list[Comparison]) -> Comparison:
+    return next(c for c in comparisons if not c.constraint)
+
+
+def _markdown_table_rows(markdown: str, first_header: str) -> list[list[str]]:
+    """Cells of the rows of the first Markdown table whose header starts with ``first_header``."""
+    lines = markdown.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_header} |"))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]])
+    return rows
+
+
+# --------------------------------------------------------------------- files and figures
+def test_writes_html_markdown_and_one_png_per_figure(report: list[Path]) -> None:
+    html_path, markdown_path, *pngs = report
+    assert html_path.name == "leaderboard.html" and markdown_path.name == "leaderboard.md"
+    assert all(path.is_file() and path.stat().st_size > 0 for path in report)
+    assert len(pngs) == sum(EXPECTED_PLOTS.values())
+    assert {path.parent.name for path in pngs} == {"leaderboard_files"}
+    assert all(path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") for path in pngs)
+    # Markdown links every figure relatively, and each link resolves next to the file.
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown_path.read_text())
+    assert sorted(links) == sorted(f"leaderboard_files/{path.name}" for path in pngs)
+    assert all((markdown_path.parent / link).is_file() for link in links)
+
+
+def test_html_is_self_contained_with_one_image_per_plot(report: list[Path]) -> None:
+    page = report[0].read_text()
+    images = re.findall(r"<img [^>]*>", page)
+    kinds = [re.search(r'data-plot="([^"]+)"', tag).group(1) for tag in images]  # type: ignore[union-attr]
+    assert {kind: kinds.count(kind) for kind in set(kinds)} == EXPECTED_PLOTS
+    assert all('src="data:image/png;base64,' in tag for tag in images)
+    assert "<script" not in page
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", page)
+    assert re.search(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", page) is None  # no timestamps
+
+
+def test_final_table_ranks_strategies_as_the_data_dictates(
+    report: list[Path], comparisons: list[Comparison], fabricated: FabricatedResults
+) -> None:
+    main = _main(comparisons)
+    assert [s.strategy for s in main.summaries] == ["re", "rs", "nsga2"]
+    assert [s.average_rank for s in main.summaries] == [1.0, 2.0, 3.0]
+    assert main.seeds_used == [0, 1, 2, 4] and main.seeds_left_out == [3]  # rs failed on seed 3
+    rs = main.summaries[1]
+    assert (rs.runs_total, rs.runs_failed, len(rs.final_regret)) == (5, 1, 4)
+    expected = [fabricated.final_regret[("tiny-digits", "rs", seed)] for seed in (0, 1, 2, 4)]
+    np.testing.assert_allclose(rs.final_regret, expected)
+    rows = _markdown_table_rows(report[1].read_text(), "avg rank")
+    assert [(row[0], row[1], row[3], row[4]) for row in rows[:3]] == [
+        ("1.00", "re", "5 / 5", "0"),
+        ("2.00", "rs", "4 / 5", "1"),
+        ("3.00", "nsga2", "5 / 5", "0"),
+    ]
+    assert rows[1][8] == f"{np.mean(expected):.3f} ± {np.std(expected, ddof=1):.3f}"
+
+
+def test_friedman_and_wilcoxon_equal_scipy(
+    report: list[Path], comparisons: list[Comparison], fabricated: FabricatedResults
+) -> None:
+    main = _main(comparisons)
+    blocks = [0, 1, 2, 4]
+    samples = {
+        name: [fabricated.final_regret[("tiny-digits", name, seed)] for seed in blocks]
+        for name in ("nsga2", "re", "rs")
+    }
+    friedman = stats.friedmanchisquare(*samples.values())
+    assert main.friedman.ran
+    assert main.friedman.statistic == pytest.approx(friedman.statistic, rel=1e-12)
+    assert main.friedman.p_value == pytest.approx(friedman.pvalue, rel=1e-12)
+    critical = stats.studentized_range.ppf(0.95, 3, np.inf) / np.sqrt(2) * np.sqrt(3 * 4 / (6 * 4))
+    assert main.critical_difference == pytest.approx(critical, rel=1e-9)
+    by_name = {test.strategy: test for test in main.wilcoxon}
+    assert set(by_name) == {"rs", "nsga2"} and {t.reference for t in main.wilcoxon} == {"re"}
+    rs = stats.wilcoxon(np.subtract(samples["rs"], samples["re"]))
+    assert by_name["rs"].p_value == pytest.approx(rs.pvalue, rel=1e-12)
+    nsga2 = [fabricated.final_regret[("tiny-digits", n, s)] for n in ("nsga2", "re") for s in range(5)]
+    expected = stats.wilcoxon(np.subtract(nsga2[:5], nsga2[5:]))  # both finished on all 5 seeds
+    assert by_name["nsga2"].num_pairs == 5
+    assert by_name["nsga2"].p_value == pytest.approx(expected.pvalue, rel=1e-12)
+    page = report[0].read_text()
+    assert f"chi² = {friedman.statistic:.4f}, p = {friedman.pvalue:.4f}" in page
+
+
+def test_constrained_runs_have_their_own_section_and_skip_tests_with_a_reason(
+    report: list[Path], comparisons: list[Comparison]
+) -> None:
+    constrained = [c for c in comparisons if c.constraint]
+    assert [(c.constraint, [s.strategy for s in c.summaries]) for c in constrained] == [
+        ("cpu-1t/latency_ms_b1<=0.25", ["constrained-re"])
+    ]
+    assert "constrained-re" not in [s.strategy for s in _main(comparisons).summaries]
+    assert not constrained[0].friedman.ran and "at least 3 strategies" in constrained[0].friedman.skipped
+    markdown = report[1].read_text()
+    section = markdown[markdown.index("## Constrained runs") : markdown.index("## Failed runs")]
+    assert "Friedman test skipped: needs at least 3 strategies" in section
+    assert "Wilcoxon signed-rank tests skipped: fewer than 2 strategies" in section
+    assert "| 1.00 | constrained-re | constrained |" in section
+
+
+def test_failed_runs_pareto_checklist_and_provenance(
+    report: list[Path], fabricated: FabricatedResults
+) -> None:
+    markdown = report[1].read_text()
+    assert f"| tiny-digits | rs | 3 | {FAILED_ERROR} |" in markdown
+    assert "## Multi-objective runs: Pareto fronts" in markdown
+    assert re.search(r"\| nsga2 \| 5 \| \d+ \| \d+ \| 0\.\d{3} ± 0\.\d{3} \|", markdown)
+    checklist = {row[0]: row[1] for row in _markdown_table_rows(markdown, "item")}
+    assert checklist["Random-search baseline included"] == "✔ met"
+    assert checklist["At least 5 seeds per strategy"] == "✔ met"
+    assert checklist["Test data not used for search"] == "✔ met"
+    assert checklist["Failed runs reported, not dropped"] == "✔ met"
+    assert checklist["Table checksums recorded"] == "✔ met"
+    assert checklist["More than one table (dataset)"] == "✘ not met"
+    config = json.loads((fabricated.directory / "config.json").read_text())
+    assert config["tables"][0]["checksum"] in markdown
+    assert json.dumps(config, sort_keys=True, indent=2) in markdown
+    assert "timing.json" not in markdown
+
+
+def test_checklist_follows_the_configuration(tmp_path: Path) -> None:
+    strategies = (FakeStrategy("re", final_regret_pp=0.3), FakeStrategy("bananas", final_regret_pp=0.6))
+    fabricated = write_results(
+        tmp_path / "results",
+        strategies=strategies,
+        seeds=range(3),
+        tables=("a", "b"),
+        evaluations=12,
+        failed=(),
+    )
+    (fabricated.directory / "errors.json").write_text("[]\n")
+    markdown = write_report(fabricated.directory, tmp_path / "report")[1].read_text()
+    checklist = {row[0]: row[1] for row in _markdown_table_rows(markdown, "item")}
+    assert checklist["Random-search baseline included"] == "✘ not met"
+    assert checklist["At least 5 seeds per strategy"] == "✘ not met"
+    assert checklist["More than one table (dataset)"] == "✔ met"
+    assert checklist["Statistical tests over seeds"] == "✔ met"  # Wilcoxon for two strategies
+    assert (
+        "Friedman test skipped: needs at least 3 strategies with results, this comparison has 2" in markdown
+    )
+    assert "## Overview across tables" in markdown
+    assert "## Constrained runs" not in markdown and "Pareto" not in markdown
+
+
+def test_identical_samples_and_single_strategies_are_skipped_with_reasons(
+    fabricated: FabricatedResults,
+) -> None:
+    results = load_results(fabricated.directory)
+    runs = results.runs
+    ok = runs["status"] == "ok"
+    runs.loc[ok, "final_regret"] = 0.25  # every strategy ties on every seed
+    main = _main(analyse(results))
+    assert [s.average_rank for s in main.summaries] == [2.0, 2.0, 2.0]
+    assert main.friedman.skipped == "every strategy has the same final regret on every seed"
+    assert all(test.skipped.startswith("identical final regret on all") for test in main.wilcoxon)
+    results.runs = runs[runs["strategy"] == "re"]
+    main = _main(analyse(results))
+    assert [s.strategy for s in main.summaries] == ["re"] and main.wilcoxon == []
+    assert "this comparison has 1" in main.friedman.skipped
+
+
+def test_results_without_any_finished_run_still_give_a_report(tmp_path: Path) -> None:
+    strategies = (FakeStrategy("rs"), FakeStrategy("re"))
+    everything = [(name, seed) for name in ("rs", "re") for seed in range(2)]
+    fabricated = write_results(
+        tmp_path / "results", strategies=strategies, seeds=range(2), evaluations=5, failed=everything
+    )
+    (fabricated.directory / "pareto.csv").unlink()  # optional file
+    paths = write_report(fabricated.directory, tmp_path / "report")
+    assert [path.suffix for path in paths] == [".html", ".md"]  # no figure to draw
+    markdown = paths[1].read_text()
+    assert "No run recorded a trajectory, so there is nothing to plot." in markdown
+    assert (
+        "Friedman test skipped: needs at least 3 strategies with results, this comparison has 0" in markdown
+    )
+    assert "rs: no run with a final result; not ranked." in markdown
+    assert markdown.count(f"| {FAILED_ERROR} |") == 4  # one table row per failed run
+
+
+def test_same_results_give_byte_identical_files(fabricated: FabricatedResults, tmp_path: Path) -> None:
+    first = write_report(fabricated.directory, tmp_path / "leaderboard")
+    before = [path.read_bytes() for path in first]
+    (first[-1].parent / "99-stale.png").write_bytes(b"stale")
+    second = write_report(fabricated.directory, tmp_path / "leaderboard")
+    assert second == first
+    assert [path.read_bytes() for path in second] == before
+    assert sorted(first[-1].parent.iterdir()) == sorted(first[2:])  # the stale figure is gone
+
+
+# --------------------------------------------------------------------- errors
+def test_missing_or_invalid_results_directory_raises(tmp_path: Path, fabricated: FabricatedResults) -> None:
+    with pytest.raises(NasbenchError, match="not a results directory"):
+        write_report(tmp_path / "nowhere", tmp_path / "out")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(NasbenchError, match=r"config\.json: missing"):
+        load_results(empty)
+    broken = tmp_path / "broken"
+    shutil.copytree(fabricated.directory, broken)
+    (broken / "config.json").write_text('{"format": "something-else/2"}')
+    with pytest.raises(NasbenchError, match="format 'something-else/2'"):
+        load_results(broken)
+    shutil.copy(fabricated.directory / "config.json", broken / "config.json")
+    (broken / "runs.csv").unlink()
+    with pytest.raises(NasbenchError, match=r"runs\.csv: missing"):
+        load_results(broken)
+    (broken / "runs.csv").write_text("table,strategy\nx,y\n")
+    with pytest.raises(NasbenchError, match="missing columns kind, seed"):
+        load_results(broken)
+    lines = (fabricated.directory / "trajectories.csv").read_text().splitlines()
+    lines[1] = lines[1].replace(lines[1].split(",")[4], "soon")
+    shutil.copy(fabricated.directory / "runs.csv", broken / "runs.csv")
+    (broken / "trajectories.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(NasbenchError, match="'sim_seconds' holds a value that is not a number"):
+        load_results(broken)
+    assert not (tmp_path / "out.html").exists()
+
+
+# --------------------------------------------------------------------- browser
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None or CHROMEDRIVER is None,
+    reason="needs Debian's chromium and chromium-driver (.ci/run installs them)",
+)
+def test_page_renders_in_headless_chromium(report: list[Path], tmp_path: Path) -> None:
+    webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (the dev extra)")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,1000",
+    ):  # fmt: skip
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        driver.get(report[0].resolve().as_uri())
+        assert driver.execute_script("return document.readyState") == "complete"
+        assert driver.title.startswith("nasbench leaderboard")
+        images = driver.execute_script(
+            "return Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.naturalHeight])"
+        )
+        assert len(images) == sum(EXPECTED_PLOTS.values())
+        assert all(complete and width > 0 and height > 0 for complete, width, height in images), images
+        problems = [entry for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
+        assert problems == []
+        assert driver.find_element("tag name", "table").is_displayed()
+    finally:
+        driver.quit()
