@@ -23,6 +23,7 @@ from nasbench.space import NB201_OPS, SPACE_PRESETS, Architecture, CellSpace, ge
 from nasbench.table import Table, TableWriter, open_table, validate_table
 
 if TYPE_CHECKING:
+    from nasbench.benchmark import Benchmark, Budget, Constraint, Result, Task
     from nasbench.datasets import DATASETS, load_dataset
     from nasbench.generate import generate, merge_tables
     from nasbench.hardware import available_devices, probe
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
         count_cost,
         get_model_config,
     )
+    from nasbench.runner import compare
+    from nasbench.strategy import Strategy, Trial, create_strategy, list_strategies, register_strategy
     from nasbench.train import PROTOCOL_PRESETS, Protocol, get_protocol, train_architecture
 
 __version__ = "0.1.0"
@@ -57,6 +60,17 @@ _LAZY = {
     "merge_tables": "nasbench.generate",
     "available_devices": "nasbench.hardware",
     "probe": "nasbench.hardware",
+    "Benchmark": "nasbench.benchmark",
+    "Budget": "nasbench.benchmark",
+    "Constraint": "nasbench.benchmark",
+    "Result": "nasbench.benchmark",
+    "Task": "nasbench.benchmark",
+    "Strategy": "nasbench.strategy",
+    "Trial": "nasbench.strategy",
+    "create_strategy": "nasbench.strategy",
+    "list_strategies": "nasbench.strategy",
+    "register_strategy": "nasbench.strategy",
+    "compare": "nasbench.runner",
 }
 
 __all__ = [
@@ -67,32 +81,43 @@ __all__ = [
     "SPACE_PRESETS",
     "Architecture",
     "ArchitectureError",
+    "Benchmark",
+    "Budget",
     "CellSpace",
     "ConfigError",
+    "Constraint",
     "DatasetError",
     "MacroConfig",
     "MetricError",
     "NasbenchError",
     "NotMeasuredError",
     "Protocol",
+    "Result",
     "SchemaVersionError",
+    "Strategy",
     "Table",
     "TableError",
     "TableWriter",
+    "Task",
+    "Trial",
     "__version__",
     "arch_cost",
     "available_devices",
     "build_model",
+    "compare",
     "cost_arrays",
     "count_cost",
+    "create_strategy",
     "generate",
     "get_model_config",
     "get_protocol",
     "get_space",
+    "list_strategies",
     "load_dataset",
     "merge_tables",
     "open_table",
     "probe",
+    "register_strategy",
     "train_architecture",
     "validate_table",
 ]

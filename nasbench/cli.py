@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -382,6 +383,116 @@ def cmd_merge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_count(option: str, text: str, low: int) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ConfigError(f"{option} must be an integer, got {text!r}") from None
+    if value < low:
+        raise ConfigError(f"{option} must be >= {low}, got {value}")
+    return value
+
+
+def _parse_params(items: Sequence[str] | None) -> dict[str, dict[str, Any]]:
+    """``--param NAME.KEY=VALUE`` items; VALUE is read as JSON when it parses, else as a string."""
+    params: dict[str, dict[str, Any]] = {}
+    for item in items or ():
+        left, sep, raw = item.partition("=")
+        name, dot, key = left.strip().rpartition(".")
+        if not sep or not dot or not name or not key:
+            raise ConfigError(f"--param needs STRATEGY.HYPERPARAMETER=VALUE, got {item!r}")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        params.setdefault(name, {})[key] = value
+    return params
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from nasbench.benchmark import Budget
+    from nasbench.runner import compare
+
+    seeds = _parse_count("--seeds", args.seeds, 1)
+    evaluations = None if args.budget_evals is None else _parse_count("--budget-evals", args.budget_evals, 1)
+    seconds = None
+    if args.budget_seconds is not None:
+        try:
+            seconds = float(args.budget_seconds)
+        except ValueError:
+            raise ConfigError(f"--budget-seconds must be a number, got {args.budget_seconds!r}") from None
+    if evaluations is None and seconds is None:
+        raise ConfigError("compare needs a budget: --budget-evals M and/or --budget-seconds S")
+    workers = _parse_count("--workers", args.workers, 0)
+    summary = compare(
+        args.table,
+        args.strategies,
+        seeds,
+        Budget(evaluations=evaluations, seconds=seconds),
+        args.out,
+        workers=workers,
+        scheduler=args.scheduler,
+        params=_parse_params(args.param),
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+    )
+    print(
+        f"{summary.out}: {summary.runs} runs ({len(summary.tables)} tables x {len(summary.strategies)} "
+        f"strategies x {len(summary.seeds)} seeds): {summary.runs_ok} ok, {summary.runs_failed} failed; "
+        f"{summary.wall_seconds:.1f} s"
+    )
+    if summary.runs_failed:
+        first = summary.errors[0]
+        print(
+            f"nasbench: error: {summary.runs_failed} runs failed (first: {first['strategy']} on "
+            f"{first['table']}, seed {first['seed']}: {_one_line(first['error'])}); "
+            f"see {Path(summary.out) / 'errors.json'}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def cmd_strategies(args: argparse.Namespace) -> int:
+    from nasbench.strategy import list_strategies, plugin_errors, strategy_info
+
+    infos = []
+    for name in list_strategies(args.pattern):
+        try:
+            infos.append(strategy_info(name).to_dict())
+        except NasbenchError:  # a plugin that fails to import is listed below, not fatal
+            continue
+    failed = {name: message for name, message in plugin_errors().items() if fnmatchcase(name, args.pattern)}
+    if not infos and not failed:
+        known = ", ".join(list_strategies()) or "none"
+        raise ConfigError(f"no strategy matches {args.pattern!r} (known: {known})")
+    if args.json:
+        _print_json(
+            {
+                "strategies": infos,
+                "failed_plugins": [{"name": name, "error": failed[name]} for name in sorted(failed)],
+            }
+        )
+        return 0
+    width = max([len(info["name"]) for info in infos] + [len(name) for name in failed] + [4])
+    for info in infos:
+        defaults = ", ".join(f"{key}={value!r}" for key, value in info["hyperparameters"].items())
+        print(f"{info['name']:<{width}}  {info['kind']:<15}  {info['summary']}")
+        print(f"{'':<{width}}  {'':<15}  defaults: {defaults or '(no hyperparameters)'}; {info['source']}")
+    for name in sorted(failed):
+        print(f"{name:<{width}}  {'FAILED':<15}  {_one_line(failed[name])}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from nasbench.report import write_report
+
+    paths = write_report(args.results, args.out)
+    for path in paths:
+        print(path)
+    return 0
+
+
 # --------------------------------------------------------------------- parser
 def _add_protocol_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="tiny", help="protocol preset: tiny, cpu-small, nb201 (default tiny)")
@@ -553,6 +664,69 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", metavar="TABLE", nargs="+", help="tables to merge")
     p.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
     p.set_defaults(func=cmd_merge)
+
+    p = commands.add_parser(
+        "compare",
+        help="run search strategies x seeds on tables and write a results directory",
+        description="Run every strategy on every table for seeds 0..N-1 under one budget per run, "
+        "in this process or on Dask workers, and write DIR/config.json, runs.csv, trajectories.csv, "
+        "pareto.csv, errors.json and timing.json (all but timing.json byte-identical on a rerun). "
+        "A run that raises is recorded in errors.json and the others go on.",
+    )
+    p.add_argument(
+        "--table", action="append", required=True, metavar="TABLE", help="an .h5 table (repeatable)"
+    )
+    p.add_argument(
+        "--strategies",
+        required=True,
+        help="comma-separated strategy names, or 'all' (see `nasbench strategies`)",
+    )
+    p.add_argument("--seeds", required=True, metavar="N", help="number of seeds: runs seeds 0..N-1")
+    p.add_argument("--budget-evals", default=None, metavar="M", help="evaluations per run")
+    p.add_argument("--budget-seconds", default=None, metavar="S", help="simulated training seconds per run")
+    p.add_argument("--out", required=True, metavar="DIR", help="results directory to write")
+    p.add_argument(
+        "--workers",
+        default="0",
+        metavar="K",
+        help="local Dask worker processes, one thread each (default 0: in this process)",
+    )
+    p.add_argument(
+        "--scheduler", default=None, help="address of an existing Dask scheduler (tcp://host:8786)"
+    )
+    p.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME.KEY=VALUE",
+        help="a hyperparameter of one strategy, e.g. --param re.population_size=20 (VALUE read as JSON)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing non-empty DIR")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_compare)
+
+    p = commands.add_parser(
+        "strategies",
+        help="list registered search strategies (built-in and plugins)",
+        description="List every registered search strategy, built-in or from a plugin package, with its "
+        "kind, default hyperparameters and summary; plugins that fail to import are listed with the error.",
+    )
+    p.add_argument("pattern", metavar="PATTERN", nargs="?", default="*", help="shell-style name pattern")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_strategies)
+
+    p = commands.add_parser(
+        "report",
+        help="leaderboard report (HTML, Markdown, plots) of a results directory",
+        description="Write the leaderboard report of a directory written by `nasbench compare`.",
+    )
+    p.add_argument("results", metavar="RESULTS_DIR", help="directory written by `nasbench compare`")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="PATH",
+        help="output prefix, e.g. reports/NAME: writes NAME.html, NAME.md and figures in NAME_files/",
+    )
+    p.set_defaults(func=cmd_report)
     return parser
 
 

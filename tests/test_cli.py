@@ -35,6 +35,9 @@ SUBCOMMANDS = (
     "fidelity",
     "frontier",
     "merge",
+    "compare",
+    "strategies",
+    "report",
 )
 
 
