@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
@@ -373,8 +374,11 @@ def cmd_frontier(args: argparse.Namespace) -> int:
 
 def cmd_merge(args: argparse.Namespace) -> int:
     from nasbench.generate import merge_tables
+    from nasbench.table import COMPACT_DTYPES
 
-    counts = merge_tables(args.out, args.inputs, overwrite=args.overwrite)
+    counts = merge_tables(
+        args.out, args.inputs, overwrite=args.overwrite, dtype=COMPACT_DTYPES if args.compact else None
+    )
     print(
         f"wrote {args.out}: {counts['runs_done']} runs done, {counts['runs_failed']} failed, "
         f"{counts['runs_pending']} pending ({counts['runs_in_several_inputs']} runs found in several "
@@ -451,6 +455,40 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from nasbench.demo import run_demo
+
+    seeds = _parse_count("--seeds", args.seeds, 1)
+    try:
+        budget_runs = float(args.budget_runs)
+    except ValueError:
+        raise ConfigError(f"--budget-runs must be a number, got {args.budget_runs!r}") from None
+    strategies = None if args.strategies is None else [s for s in args.strategies.split(",") if s]
+    summary = run_demo(
+        table=args.table,
+        out=args.out,
+        results=args.results,
+        seeds=seeds,
+        budget_runs=budget_runs,
+        strategies=strategies,
+        workers=_parse_count("--workers", args.workers, 0),
+        progress=not args.quiet,
+    )
+    print(
+        f"{summary.table}: {len(summary.strategies)} strategies x {summary.seeds} seeds, "
+        f"{summary.budget_seconds:g} simulated seconds each; compared in {summary.compare_wall_seconds:.1f} s"
+        + (
+            f"; {summary.runs_failed} runs failed (see {summary.results}/errors.json)"
+            if summary.runs_failed
+            else ""
+        )
+    )
+    for path in summary.report_files:
+        if path.endswith((".html", ".md")):
+            print(f"wrote {path}")
+    return 1 if summary.runs_failed else 0
 
 
 def cmd_strategies(args: argparse.Namespace) -> int:
@@ -663,6 +701,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", metavar="OUT", help="path of the merged table")
     p.add_argument("inputs", metavar="TABLE", nargs="+", help="tables to merge")
     p.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
+    p.add_argument(
+        "--compact",
+        action="store_true",
+        help="store losses and seconds as float16 (accuracies stay float32)",
+    )
     p.set_defaults(func=cmd_merge)
 
     p = commands.add_parser(
@@ -703,6 +746,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing non-empty DIR")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_compare)
+
+    p = commands.add_parser(
+        "demo",
+        help="the standard comparison on the shipped default table, as a leaderboard",
+        description="Run every built-in strategy for N seeds on the shipped default table (or --table) "
+        "under a budget of B full training runs' worth of simulated seconds, and write the leaderboard "
+        "OUT.html and OUT.md.",
+    )
+    p.add_argument("--table", default=None, help="table to compare on (default: the shipped default table)")
+    p.add_argument("--out", default="reports/leaderboard", metavar="PATH", help="report prefix")
+    p.add_argument(
+        "--results",
+        default="build/leaderboard-results",
+        metavar="DIR",
+        help="where the raw results go (replaced on every run)",
+    )
+    p.add_argument("--seeds", default="10", metavar="N", help="seeds per strategy (default 10)")
+    p.add_argument(
+        "--budget-runs",
+        default="100",
+        metavar="B",
+        help="budget per run, in mean full-training runs of the table (default 100)",
+    )
+    p.add_argument("--strategies", default=None, help="comma-separated subset (default: every built-in)")
+    p.add_argument("--workers", default="2", metavar="K", help="local worker processes (default 2)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_demo)
 
     p = commands.add_parser(
         "strategies",
@@ -747,6 +817,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("nasbench: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (``nasbench strategies | head``): stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

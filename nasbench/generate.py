@@ -475,6 +475,8 @@ def _execute(
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
+                # the scheduler's HTTP server (health, metrics) on a free port, not 8787
+                scheduler_kwargs={"dashboard_address": ":0"},
                 silence_logs=logging.ERROR,
             )
         client = Client(cluster)

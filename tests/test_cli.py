@@ -38,6 +38,7 @@ SUBCOMMANDS = (
     "compare",
     "strategies",
     "report",
+    "demo",
 )
 
 
