@@ -197,7 +197,7 @@ class StrategyConformance:
         cls = get_strategy_class(self.strategy_name)
         for name, default in cls.hyperparameters().items():
             bad_values: list[Any] = [object()]
-            if not isinstance(default, str):
+            if default is not None and not isinstance(default, str):  # None may mean free text
                 bad_values.append("no-such-value")
             for bad in bad_values:
                 try:
