@@ -323,9 +323,11 @@ def train_architecture(
     """Train one architecture from scratch and measure it after every epoch.
 
     Returns per-epoch ``train_acc``/``train_loss`` (running over the epoch, as NAS-Bench-201
-    reports them), ``val_*`` and ``test_*`` (after the epoch), ``train_seconds`` (wall
-    time of the epoch's training steps only) and ``eval_seconds`` (wall time of measuring
-    val and test after it). A non-finite loss stops the run; it comes back
+    reports them), ``val_*`` and ``test_*`` (after the epoch), ``train_seconds`` (CPU time
+    of this process over the epoch's training steps only) and ``eval_seconds`` (CPU time of
+    measuring val and test after it). CPU time is core-seconds: for a single-threaded run
+    it equals the wall time on an idle core, and unlike wall time it does not grow when
+    other work shares the machine or the run is paused. A non-finite loss stops the run; it comes back
     with the epochs completed and ``failed`` set.
     """
     from nasbench.models import build_model
@@ -354,7 +356,7 @@ def train_architecture(
     step = 0
     for epoch in range(protocol.epochs):
         model.train()
-        started = time.perf_counter()
+        started = time.process_time()
         order = torch.randperm(count, generator=generator)
         loss_sum = torch.zeros((), dtype=torch.float64)
         correct = torch.zeros((), dtype=torch.int64)
@@ -380,12 +382,12 @@ def train_architecture(
                 loss_sum += loss.detach().double() * targets.shape[0]
                 correct += (logits.argmax(1) == targets).sum()
             step += 1
-        train_seconds = time.perf_counter() - started
+        train_seconds = time.process_time() - started
         val_acc, val_loss = _evaluate(model, data.val_x, data.val_y, protocol.eval_batch_size, protocol.bf16)
         test_acc, test_loss = _evaluate(
             model, data.test_x, data.test_y, protocol.eval_batch_size, protocol.bf16
         )
-        eval_seconds = time.perf_counter() - started - train_seconds
+        eval_seconds = time.process_time() - started - train_seconds
         values = (
             100.0 * float(correct) / count,
             float(loss_sum) / count,
