@@ -21,8 +21,8 @@ root attributes (JSON strings unless noted)
 ``metrics/<name>`` float16/float32 [U, S, E]
     per class, seed and epoch (axis 2 is the epoch, 0 = after the first epoch):
     ``train_acc``, ``val_acc``, ``test_acc`` (percent), ``train_loss``, ``val_loss``,
-    ``test_loss`` (mean cross-entropy, nats), ``train_seconds`` (seconds spent training
-    that epoch), ``eval_seconds`` (seconds spent measuring val and test after it).
+    ``test_loss`` (mean cross-entropy, nats), ``train_seconds`` (CPU seconds spent training
+    that epoch), ``eval_seconds`` (CPU seconds spent measuring val and test after it).
     NaN where not (yet) measured.
 ``runs/status`` int8 [U, S]
     0 pending, 1 done, 2 failed; ``runs/message`` str [U, S] says why a run failed.
