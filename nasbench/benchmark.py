@@ -62,6 +62,7 @@ TRAJECTORY_COLUMNS: tuple[str, ...] = (
     "regret",
 )
 
+_INTEGER_COLUMNS = frozenset({"evaluation", "index", "epochs", "incumbent_index"})
 _CONSTRAINT = re.compile(r"^\s*([\w.-]+/[\w.-]+|params_m|flops_m)\s*<=\s*([0-9.eE+-]+)\s*$")
 
 
@@ -81,9 +82,11 @@ class Budget:
             raise ConfigError("a budget needs evaluations or seconds")
         evaluations = self.evaluations
         if evaluations is not None and (
-            isinstance(evaluations, bool) or not isinstance(evaluations, int) or evaluations < 1
+            isinstance(evaluations, bool) or not isinstance(evaluations, (int, np.integer)) or evaluations < 1
         ):
             raise ConfigError(f"budget evaluations must be a positive integer, got {self.evaluations!r}")
+        if evaluations is not None:
+            object.__setattr__(self, "evaluations", int(evaluations))
         if self.seconds is not None and (
             isinstance(self.seconds, bool)
             or not isinstance(self.seconds, (int, float))
@@ -108,12 +111,18 @@ class Constraint:
     @classmethod
     def parse(cls, text: str) -> Constraint:
         """``"cpu-1t/latency_ms_b1<=0.25"`` -> Constraint."""
-        match = _CONSTRAINT.match(text)
-        if match is None:
+        match = _CONSTRAINT.match(text) if isinstance(text, str) else None
+        value = math.nan
+        if match is not None:
+            try:
+                value = float(match.group(2))
+            except ValueError:
+                match = None
+        if match is None or not math.isfinite(value):
             raise ConfigError(
                 f"constraint must look like 'DEVICE/METRIC<=VALUE' or 'params_m<=VALUE', got {text!r}"
             )
-        return cls(match.group(1), float(match.group(2)))
+        return cls(match.group(1), value)
 
     def __str__(self) -> str:
         return f"{self.metric}<={self.max_value:g}"
@@ -313,7 +322,12 @@ class Benchmark:
             index = self.table.space.index(arch)
         if epochs is None:
             epochs = self._num_epochs
-        elif type(epochs) is not int or not 1 <= epochs <= self._num_epochs:
+        elif type(epochs) is not int:
+            if isinstance(epochs, np.integer):
+                epochs = int(epochs)
+            else:
+                raise ConfigError(f"epochs must be an integer in 1..{self._num_epochs}, got {epochs!r}")
+        if not 1 <= epochs <= self._num_epochs:
             raise ConfigError(f"epochs must be an integer in 1..{self._num_epochs}, got {epochs!r}")
         if self.exhausted:
             raise BudgetExhausted(f"budget spent after {self.evaluations} evaluations")
@@ -376,11 +390,14 @@ class Benchmark:
     def trajectory(self) -> dict[str, np.ndarray]:
         """Column arrays (:data:`TRAJECTORY_COLUMNS`), one entry per evaluation."""
         if not self._rows:
-            return {name: np.empty(0) for name in TRAJECTORY_COLUMNS}
+            return {
+                name: np.empty(0, dtype=np.int64 if name in _INTEGER_COLUMNS else np.float64)
+                for name in TRAJECTORY_COLUMNS
+            }
         columns = list(zip(*self._rows, strict=True))
         out: dict[str, np.ndarray] = {}
         for name, values in zip(TRAJECTORY_COLUMNS, columns, strict=True):
-            integer = name in ("evaluation", "index", "epochs", "incumbent_index")
+            integer = name in _INTEGER_COLUMNS
             out[name] = np.asarray(values, dtype=np.int64 if integer else np.float64)
         return out
 

@@ -214,8 +214,15 @@ def check_float(
         or (low is not None and (number < low or (low_open and number == low)))
         or (high is not None and number > high)
     ):
-        left = "(" if low_open else "["
-        raise ConfigError(f"{_label(strategy)}: {name} must be in {left}{low}, {high}], got {value!r}")
+        if low is None and high is None:
+            bounds = "a finite number"
+        elif high is None:
+            bounds = f"{'>' if low_open else '>='} {low}"
+        elif low is None:
+            bounds = f"<= {high}"
+        else:
+            bounds = f"in {'(' if low_open else '['}{low}, {high}]"
+        raise ConfigError(f"{_label(strategy)}: {name} must be {bounds}, got {value!r}")
     return number
 
 
@@ -305,7 +312,7 @@ def list_strategies(pattern: str = "*", *, kind: str | None = None) -> list[str]
 
     Plugins that fail to import are left out; :func:`plugin_errors` says why.
     """
-    names = [n for n in _all_names() if fnmatch.fnmatchcase(n, pattern)]
+    names = [n for n in _all_names() if fnmatch.fnmatchcase(n, pattern) and n not in _PLUGIN_ERRORS]
     if kind is None:
         return names
     if kind not in STRATEGY_KINDS:
