@@ -172,6 +172,14 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_card(args: argparse.Namespace) -> int:
+    from nasbench.card import data_card
+    from nasbench.table import open_table
+
+    print(data_card(open_table(args.table), title=args.title, command=args.command), end="")
+    return 0
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     from nasbench.table import open_table
 
@@ -746,6 +754,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing non-empty DIR")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_compare)
+
+    p = commands.add_parser(
+        "card",
+        help="Markdown data card of a table",
+        description="Print a table's data card (protocol, splits, cost, fidelity, devices, provenance) "
+        "as Markdown, read from the table itself.",
+    )
+    p.add_argument("table", metavar="TABLE", help="an .h5 table")
+    p.add_argument("--title", default=None, help="heading (default: the file name)")
+    p.add_argument("--command", default=None, help="the command that regenerates the table")
+    p.set_defaults(func=cmd_card)
 
     p = commands.add_parser(
         "demo",

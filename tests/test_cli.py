@@ -39,6 +39,7 @@ SUBCOMMANDS = (
     "strategies",
     "report",
     "demo",
+    "card",
 )
 
 

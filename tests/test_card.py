@@ -1,0 +1,58 @@
+"""The data card reads everything from the table and says it plainly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nasbench.card import data_card
+from nasbench.cli import main
+from nasbench.table import TableWriter, open_table
+from nasbench.testing import synthetic_table
+
+
+@pytest.fixture(scope="module")
+def table_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("card") / "synthetic.h5"
+    synthetic_table(path, failed_fraction=0.01)
+    with TableWriter(path) as writer:
+        writer.set_attr(
+            "fidelity", {"archs": 6466, "spearman": 0.8123, "epoch_spearman_to_final": [0.5, 1.0]}
+        )
+    return path
+
+
+def test_card_counts_cost_and_fidelity(table_path: Path) -> None:
+    table = open_table(table_path)
+    card = data_card(table, command="make default-table")
+    status = table.run_status
+    assert f"{int((status == 1).sum()):,} runs done, {int((status == 2).sum()):,} failed, 0 pending" in card
+    measured = status != 0
+    seconds = np.nansum(table.raw("train_seconds"), axis=2) + np.nansum(table.raw("eval_seconds"), axis=2)
+    assert f"{seconds[measured].sum() / 3600:.2f} CPU core-hours" in card
+    assert "| seed-to-seed Spearman, final val accuracy | 0.812 |" in card
+    assert "0.500, 1.000" in card
+    assert "`cpu-1t`" in card and "`latency_ms_b1`" in card
+    assert "```sh\nmake default-table\n```" in card
+    assert table.checksum in card
+
+
+def test_card_escapes_pipes_in_architecture_strings(table_path: Path) -> None:
+    card = data_card(open_table(table_path))
+    best_line = next(line for line in card.splitlines() if line.startswith("| best class"))
+    assert best_line.count("|") - best_line.count("\\|") == 3, best_line
+
+
+def test_card_without_fidelity_says_so(tmp_path: Path) -> None:
+    card = data_card(synthetic_table(tmp_path / "t.h5"))
+    assert "Not measured yet (`nasbench fidelity`)." in card
+
+
+def test_cli_card(table_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["card", str(table_path), "--title", "Synthetic"]) == 0
+    assert capsys.readouterr().out.startswith("### Synthetic\n")
+    assert main(["card", str(table_path.with_name("missing.h5"))]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("nasbench: error:") and err.count("\n") == 1
