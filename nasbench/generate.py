@@ -22,7 +22,6 @@ import contextlib
 import fcntl
 import hashlib
 import json
-import logging
 import os
 import shutil
 import sys
@@ -65,21 +64,6 @@ GENERATOR_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 ORDER_SEED = 0
-
-#: Dask settings for the local cluster. Dask's nannies start workers with
-#: MALLOC_TRIM_THRESHOLD_=65536; setting any malloc threshold turns off glibc's dynamic mmap
-#: threshold, so every tensor above 128 KiB is mapped and unmapped anew. Measured here, a
-#: Fashion-MNIST job took 1.0 s per epoch in a worker against 0.6 s in a plain process, so the
-#: environment handed to workers is replaced by one without it (threads still pinned to one).
-#: The statistical profiler samples the training thread every 10 ms; training does not need it.
-_LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
-    "distributed.nanny.pre-spawn-environ": {
-        "OMP_NUM_THREADS": 1,
-        "MKL_NUM_THREADS": 1,
-        "OPENBLAS_NUM_THREADS": 1,
-    },
-    "distributed.worker.profile.enabled": False,
-}
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -457,29 +441,11 @@ def _execute(
             except Exception as exc:  # a job that raises is reported, the others go on
                 yield _job_error(payload, exc)
         return
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import as_completed
 
-    cluster = None
-    if scheduler is not None:
-        try:
-            client = Client(scheduler, timeout="20s")
-        except (OSError, TimeoutError) as exc:
-            raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-    else:
-        import dask
+    from nasbench.cluster import connect
 
-        count = workers or os.cpu_count() or 1
-        with dask.config.set(_LOCAL_CLUSTER_CONFIG):
-            cluster = LocalCluster(
-                n_workers=count,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                # the scheduler's HTTP server (health, metrics) on a free port, not 8787
-                scheduler_kwargs={"dashboard_address": ":0"},
-                silence_logs=logging.ERROR,
-            )
-        client = Client(cluster)
+    client, cluster = connect(workers or os.cpu_count() or 1, scheduler)
     try:
         slots = 2 * max(1, sum(client.nthreads().values()))
         futures = as_completed()

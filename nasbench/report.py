@@ -41,8 +41,8 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from nasbench.benchmark import TRAJECTORY_COLUMNS
 from nasbench.errors import NasbenchError
+from nasbench.runner import FORMAT, PARETO_COLUMNS, RUNS_COLUMNS, TRAJECTORY_FILE_COLUMNS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -60,35 +60,10 @@ __all__ = [
     "write_report",
 ]
 
-#: The ``format`` field of config.json this module reads.
-RESULTS_FORMAT = "nasbench-results/1"
-RUN_COLUMNS: tuple[str, ...] = (
-    "table",
-    "strategy",
-    "kind",
-    "seed",
-    "status",
-    "evaluations",
-    "sim_seconds",
-    "final_index",
-    "final_arch",
-    "final_val_acc",
-    "final_test_acc",
-    "final_regret",
-    "objective",
-    "constraint",
-)
-TRAJECTORY_CSV_COLUMNS: tuple[str, ...] = ("table", "strategy", "seed", *TRAJECTORY_COLUMNS)
-PARETO_COLUMNS: tuple[str, ...] = (
-    "table",
-    "strategy",
-    "seed",
-    "objective",
-    "index",
-    "val_acc",
-    "test_acc",
-    "objective_value",
-)
+#: The files and columns this module reads are the runner's (nasbench.runner).
+RESULTS_FORMAT = FORMAT
+RUN_COLUMNS = RUNS_COLUMNS
+TRAJECTORY_CSV_COLUMNS = TRAJECTORY_FILE_COLUMNS
 _TEXT_COLUMNS = ("table", "strategy", "kind", "status", "final_arch", "objective", "constraint")
 _RESULT_FILES = ("config.json", "runs.csv", "trajectories.csv", "pareto.csv", "errors.json")
 

@@ -32,7 +32,6 @@ import difflib
 import importlib
 import io
 import json
-import logging
 import math
 import os
 import shutil
@@ -113,17 +112,6 @@ RESULT_FILES: tuple[str, ...] = (
     ERRORS_FILE,
     "timing.json",
 )
-
-#: Dask settings of the local cluster, as the generator's (see nasbench.generate): one
-#: thread per worker, no malloc-threshold override, no statistical profiler.
-_LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
-    "distributed.nanny.pre-spawn-environ": {
-        "OMP_NUM_THREADS": 1,
-        "MKL_NUM_THREADS": 1,
-        "OPENBLAS_NUM_THREADS": 1,
-    },
-    "distributed.worker.profile.enabled": False,
-}
 
 #: Tables opened by this process, by (resolved path, checksum); each worker process keeps
 #: its own. The checksum in the key keeps a table rewritten at the same path from being
@@ -472,28 +460,11 @@ def _execute(payloads: list[dict[str, Any]], workers: int, scheduler: str | None
         for payload in payloads:
             yield run_job(payload)
         return
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import as_completed
 
-    cluster = None
-    if scheduler is not None:
-        try:
-            client = Client(scheduler, timeout="20s")
-        except (OSError, TimeoutError) as exc:
-            raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-    else:
-        import dask
+    from nasbench.cluster import connect
 
-        with dask.config.set(_LOCAL_CLUSTER_CONFIG):
-            cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                # the scheduler's HTTP server (health, metrics) on a free port, not 8787
-                scheduler_kwargs={"dashboard_address": ":0"},
-                silence_logs=logging.ERROR,
-            )
-        client = Client(cluster)
+    client, cluster = connect(workers, scheduler)
     try:
         pending = iter(payloads)
         slots = 4 * max(1, sum(client.nthreads().values()))
