@@ -231,7 +231,7 @@ def pace(reference_run: tuple[Table, float]) -> float:
     [
         # In-process: the first launch creates the table at about 1.5-4 s, a resumed one records
         # its first job at about 2-3 s, then about 0.5 s a job. About 25 s in all.
-        pytest.param(0, 10, 6, (1.0, 5.5), id="in-process"),
+        pytest.param(0, LIMIT, 6, (1.0, 5.5), id="in-process"),
         # Local Dask cluster: its start-up and the workers' first imports take about 4-5 s a
         # launch, so most kills land there. About 35 s in all.
         pytest.param(2, 8, 5, (2.0, 6.0), id="dask-2-workers", marks=pytest.mark.slow),
