@@ -15,6 +15,7 @@ and that its proposals are valid trials.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -26,7 +27,7 @@ from nasbench.space import CellSpace, get_space
 from nasbench.strategy import Strategy, create_strategy, get_strategy_class, run_strategy
 from nasbench.table import STATUS_DONE, STATUS_FAILED, Table, TableWriter, open_table
 
-__all__ = ["StrategyConformance", "synthetic_table"]
+__all__ = ["StrategyConformance", "SurrogateConformance", "synthetic_table"]
 
 # Relative cost of each op in the synthetic table, by name (unknown ops cost 1).
 _OP_COST = {"none": 0.0, "skip_connect": 0.0, "avg_pool_3x3": 0.2, "nor_conv_1x1": 1.0, "nor_conv_3x3": 9.0}
@@ -217,3 +218,242 @@ class StrategyConformance:
         strategy = create_strategy(self.strategy_name, seed=2, **self.hyperparameters)
         again = create_strategy(self.strategy_name, seed=2, **strategy.get_params())
         assert repr(again) == repr(strategy)
+
+
+# --------------------------------------------------------------------- surrogate conformance
+@dataclass
+class _SurrogateData:
+    """Held-out split of a synthetic table's seed-mean final val_acc (percent)."""
+
+    space: CellSpace
+    train: np.ndarray  # representative indices
+    test: np.ndarray
+    y_train: np.ndarray
+    y_test: np.ndarray
+    curves_train: np.ndarray  # seed-mean val_acc curves, [n, epochs]
+    curves_test: np.ndarray
+
+
+_SURROGATE_DATA: dict[tuple[int, int], _SurrogateData] = {}
+_SURROGATE_TABLE: list[tuple[CellSpace, np.ndarray, np.ndarray, np.ndarray]] = []
+
+
+class SurrogateConformance:
+    """pytest mix-in: subclass it and set ``surrogate_name`` (and optionally ``hyperparameters``).
+
+    Every surrogate, built-in or plugin, must: be registered under its name; refuse to
+    predict or save before ``fit``; return ``self`` from ``fit`` and keep learned state in
+    attributes ending in ``_`` without touching its hyperparameters; give finite float64
+    predictions of the right shape (and a std where ``has_std``, a
+    :class:`~nasbench.errors.ConfigError` otherwise); accept strings and Architectures as
+    well as indices; predict identically after a second fit with the same seed and after
+    a save/load round trip; fail with :class:`~nasbench.surrogate.ArtifactError` on a
+    tampered or truncated artifact; reject bad hyperparameters with a ConfigError naming
+    them; and rank held-out classes of a synthetic table better than a constant
+    (Kendall tau above ``min_kendall_tau``), having been fitted on ``train_size`` classes
+    of the seed-mean final validation accuracy. Learning-curve surrogates get the
+    seed-mean validation curves as ``curves=``.
+    """
+
+    surrogate_name: ClassVar[str] = ""
+    hyperparameters: ClassVar[dict[str, Any]] = {}
+    train_size: ClassVar[int] = 300
+    test_size: ClassVar[int] = 600
+    min_kendall_tau: ClassVar[float] = 0.3
+
+    _fitted: ClassVar[dict[str, Any]] = {}
+
+    # ----------------------------------------------------------------- fixtures
+    def _data(self, tmp_path_factory: Any) -> _SurrogateData:
+        key = (self.train_size, self.test_size)
+        if key not in _SURROGATE_DATA:
+            if not _SURROGATE_TABLE:  # one synthetic table per session, shared read-only
+                table = synthetic_table(tmp_path_factory.mktemp("surrogate-conformance") / "synthetic.h5")
+                curves = np.nanmean(table.raw("val_acc").astype(np.float64), axis=1)
+                _SURROGATE_TABLE.append((table.space, table.unique, table.class_metric("val_acc"), curves))
+            space, unique, y, curves = _SURROGATE_TABLE[0]
+            order = np.random.default_rng(2024).permutation(unique.shape[0])
+            train, test = order[: self.train_size], order[self.train_size : self.train_size + self.test_size]
+            _SURROGATE_DATA[key] = _SurrogateData(
+                space, unique[train], unique[test], y[train], y[test], curves[train], curves[test]
+            )
+        return _SURROGATE_DATA[key]
+
+    def _create(self, **overrides: Any) -> Any:
+        from nasbench.surrogate import create_surrogate
+
+        return create_surrogate(self.surrogate_name, **{**self.hyperparameters, **overrides})
+
+    def _is_curve_model(self) -> bool:
+        from nasbench.surrogate import get_surrogate_class
+
+        return get_surrogate_class(self.surrogate_name).kind == "learning-curve"
+
+    def _fit(self, model: Any, data: _SurrogateData) -> Any:
+        extra = {"curves": data.curves_train} if self._is_curve_model() else {}
+        return model.fit(data.train, data.y_train, **extra)
+
+    def _predict(self, model: Any, data: _SurrogateData, archs: Any = None, **kwargs: Any) -> Any:
+        archs = data.test if archs is None else archs
+        extra = {"curves": data.curves_test[: len(archs)]} if self._is_curve_model() else {}
+        return model.predict(archs, **kwargs, **extra)
+
+    def _fitted_model(self, tmp_path_factory: Any) -> Any:
+        key = type(self).__name__
+        if key not in self._fitted:
+            type(self)._fitted[key] = self._fit(self._create(seed=1), self._data(tmp_path_factory))
+        return self._fitted[key]
+
+    # ----------------------------------------------------------------- tests
+    def test_registered(self) -> None:
+        import json
+
+        from nasbench.surrogate import SURROGATE_KINDS, Surrogate, get_surrogate_class, surrogate_info
+
+        cls = get_surrogate_class(self.surrogate_name)
+        assert issubclass(cls, Surrogate)
+        assert cls.name == self.surrogate_name
+        assert cls.kind in SURROGATE_KINDS
+        info = surrogate_info(self.surrogate_name)
+        assert info.summary, "the class needs a docstring whose first paragraph summarises it"
+        json.dumps(info.to_dict())
+
+    def test_predict_before_fit_raises(self, tmp_path: Path) -> None:
+        from nasbench.surrogate import NotFittedError
+
+        model = self._create()
+        for call in (lambda: self._predict(model, _EMPTY_DATA, [0, 1]), lambda: model.save(tmp_path / "m")):
+            try:
+                call()
+            except NotFittedError as exc:
+                assert "fit" in str(exc)
+            else:
+                raise AssertionError("an unfitted surrogate answered")
+
+    def test_fit_returns_self_and_keeps_hyperparameters(self, tmp_path_factory: Any) -> None:
+        data = self._data(tmp_path_factory)
+        model = self._create(seed=1)
+        before = repr(model.get_params())
+        assert self._fit(model, data) is model
+        assert repr(model.get_params()) == before, "fit changed a hyperparameter"
+        assert model.is_fitted
+        learned = [name for name in vars(model) if name.endswith("_")]
+        assert learned, "fit must set learned attributes ending in '_'"
+
+    def test_predictions_finite_with_right_shape(self, tmp_path_factory: Any) -> None:
+        data = self._data(tmp_path_factory)
+        model = self._fitted_model(tmp_path_factory)
+        mean = self._predict(model, data)
+        assert isinstance(mean, np.ndarray) and mean.dtype == np.float64
+        assert mean.shape == data.test.shape and np.all(np.isfinite(mean))
+        if model.has_std:
+            mean2, std = self._predict(model, data, return_std=True)
+            assert std.shape == data.test.shape and std.dtype == np.float64
+            assert np.all(np.isfinite(std)) and np.all(std >= 0)
+            if not getattr(model, "noise", False):
+                np.testing.assert_array_equal(mean2, mean)
+        else:
+            try:
+                self._predict(model, data, return_std=True)
+            except ConfigError as exc:
+                assert "std" in str(exc) or "standard deviation" in str(exc)
+            else:
+                raise AssertionError("has_std is False but predict returned a std")
+
+    def test_accepts_strings_and_architectures(self, tmp_path_factory: Any) -> None:
+        data = self._data(tmp_path_factory)
+        model = self._fitted_model(tmp_path_factory)
+        if getattr(model, "noise", False):
+            return  # every call draws anew; the round-trip test covers this model
+        indices = data.test[:20]
+        strings = [str(data.space.from_index(int(i))) for i in indices]
+        archs = [data.space.from_index(int(i)) for i in indices]
+        by_index = self._predict(model, data, indices)
+        np.testing.assert_array_equal(self._predict(model, data, strings), by_index)
+        np.testing.assert_array_equal(self._predict(model, data, archs), by_index)
+        np.testing.assert_array_equal(self._predict(model, data, indices.tolist()), by_index)
+
+    def test_same_seed_same_predictions(self, tmp_path_factory: Any) -> None:
+        data = self._data(tmp_path_factory)
+        first = self._fitted_model(tmp_path_factory)
+        second = self._fit(self._create(seed=1), data)
+        if getattr(first, "noise", False):  # compare fresh generators: refit the first too
+            first = self._fit(self._create(seed=1), data)
+        np.testing.assert_array_equal(self._predict(first, data), self._predict(second, data))
+
+    def test_save_load_round_trip(self, tmp_path_factory: Any, tmp_path: Path) -> None:
+        from nasbench.surrogate import ArtifactError, load_surrogate
+
+        data = self._data(tmp_path_factory)
+        model = self._fitted_model(tmp_path_factory)
+        path = tmp_path / "model.nbs"
+        model.save(path)
+        loaded = load_surrogate(path)
+        assert type(loaded) is type(model)
+        assert repr(loaded) == repr(model)
+        kwargs = {"return_std": True} if model.has_std else {}
+        expected, got = self._predict(model, data, **kwargs), self._predict(loaded, data, **kwargs)
+        for a, b in zip(
+            expected if model.has_std else [expected], got if model.has_std else [got], strict=True
+        ):
+            np.testing.assert_array_equal(a, b)
+        raw = path.read_bytes()
+        for name, damaged in (("truncated", raw[: len(raw) - 7]), ("tampered", _flip(raw, len(raw) // 2))):
+            (tmp_path / name).write_bytes(damaged)
+            try:
+                load_surrogate(tmp_path / name)
+            except ArtifactError:
+                pass
+            else:
+                raise AssertionError(f"a {name} artifact loaded")
+
+    def test_bad_hyperparameters_rejected(self) -> None:
+        from nasbench.surrogate import create_surrogate, get_surrogate_class
+
+        cls = get_surrogate_class(self.surrogate_name)
+        for name, default in cls.hyperparameters().items():
+            bad_values: list[Any] = [object()]
+            if default is not None and not isinstance(default, str):  # None may mean free text
+                bad_values.append("no-such-value")
+            for bad in bad_values:
+                try:
+                    create_surrogate(self.surrogate_name, **{name: bad})
+                except ConfigError as exc:
+                    assert name in str(exc), f"the error does not name {name!r}: {exc}"
+                else:
+                    raise AssertionError(f"{self.surrogate_name}: {name}={bad!r} was accepted")
+        try:
+            create_surrogate(self.surrogate_name, no_such_hyperparameter=1)
+        except ConfigError as exc:
+            assert "no_such_hyperparameter" in str(exc)
+        else:
+            raise AssertionError("an unknown hyperparameter was accepted")
+
+    def test_params_round_trip(self) -> None:
+        model = self._create(seed=2)
+        again = self._create(**model.get_params())
+        assert repr(again) == repr(model)
+
+    def test_better_than_constant(self, tmp_path_factory: Any) -> None:
+        from scipy.stats import kendalltau
+
+        data = self._data(tmp_path_factory)
+        model = self._fitted_model(tmp_path_factory)
+        tau = float(kendalltau(self._predict(model, data), data.y_test)[0])
+        assert tau > self.min_kendall_tau, f"Kendall tau {tau:.3f} on held-out classes"
+
+
+_EMPTY_DATA = _SurrogateData(
+    get_space("nb201"),
+    np.zeros(0, np.int64),
+    np.zeros(0, np.int64),
+    np.zeros(0),
+    np.zeros(0),
+    np.zeros((2, 4)),
+    np.zeros((2, 4)),
+)
+
+
+def _flip(raw: bytes, position: int) -> bytes:
+    """``raw`` with one bit flipped at ``position``."""
+    return raw[:position] + bytes([raw[position] ^ 0x01]) + raw[position + 1 :]
