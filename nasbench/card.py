@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from nasbench.fidelity import run_core_seconds
 from nasbench.table import STATUS_DONE, STATUS_FAILED, Table
 
 __all__ = ["data_card"]
@@ -67,9 +68,7 @@ def data_card(table: Table, *, title: str | None = None, command: str | None = N
     )
     measured = status != 0
     train = np.nansum(table.raw("train_seconds").astype(np.float64), axis=2)
-    run_seconds = train
-    if "eval_seconds" in table.epoch_metrics:
-        run_seconds = train + np.nansum(table.raw("eval_seconds").astype(np.float64), axis=2)
+    run_seconds = run_core_seconds(table)
     lines += ["", "**Cost of generation**", ""]
     if measured.any():
         per_run = run_seconds[measured]

@@ -20,7 +20,7 @@ from scipy import stats
 from nasbench.errors import ConfigError, MetricError
 from nasbench.table import STATUS_DONE, Table, open_table
 
-__all__ = ["fidelity_report", "frontier_markdown", "run_fidelity", "seed_mean_spearman"]
+__all__ = ["fidelity_report", "frontier_markdown", "run_core_seconds", "run_fidelity", "seed_mean_spearman"]
 
 
 def seed_mean_spearman(single_seed: float, seeds: int) -> float:
@@ -28,6 +28,14 @@ def seed_mean_spearman(single_seed: float, seeds: int) -> float:
     if seeds < 1:
         raise ConfigError(f"seeds must be >= 1, got {seeds}")
     return seeds * single_seed / (1.0 + (seeds - 1) * single_seed)
+
+
+def run_core_seconds(table: Table) -> np.ndarray:
+    """float64 [U, S]: CPU seconds of each (class, seed) run, training plus evaluation."""
+    seconds = np.nansum(table.raw("train_seconds").astype(np.float64), axis=2)
+    if "eval_seconds" in table.epoch_metrics:
+        seconds = seconds + np.nansum(table.raw("eval_seconds").astype(np.float64), axis=2)
+    return seconds
 
 
 def fidelity_report(
@@ -65,10 +73,7 @@ def fidelity_report(
         ]
         finite = [value for value in per_seed if np.isfinite(value)]
         epoch_spearman.append(float(np.mean(finite)) if finite else float("nan"))
-    run_seconds = np.nansum(table.raw("train_seconds")[rows], axis=2)
-    if "eval_seconds" in table.epoch_metrics:
-        run_seconds = run_seconds + np.nansum(table.raw("eval_seconds")[rows], axis=2)
-    seconds_per_run = float(np.mean(run_seconds))
+    seconds_per_run = float(np.mean(run_core_seconds(table)[rows]))
     num_seeds = int(table.seeds.shape[0])
     return {
         "metric": metric,

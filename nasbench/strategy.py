@@ -111,8 +111,8 @@ class Strategy:
         """Hook: per-run state (populations, models). Does nothing by default."""
 
     def ask(self) -> Trial:
-        """The next trial to evaluate."""
-        raise NotImplementedError
+        """The next trial to evaluate. Every strategy overrides this."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement ask()")
 
     def tell(self, trial: Trial, result: Result) -> None:
         """Learn from one finished trial. Does nothing by default."""

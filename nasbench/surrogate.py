@@ -40,6 +40,7 @@ header, so a tampered or truncated file fails with one :class:`ArtifactError`.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import difflib
 import fnmatch
@@ -256,7 +257,7 @@ def encode_archs(space: CellSpace, indices: np.ndarray, encoding: str) -> np.nda
 
 
 # --------------------------------------------------------------------- the base class
-class Surrogate:
+class Surrogate(abc.ABC):
     """Base class of performance predictors (see the module docstring for the contract).
 
     Subclasses set ``kind`` (one of :data:`SURROGATE_KINDS`) and ``has_std``, define
@@ -309,11 +310,13 @@ class Surrogate:
             mean, std = self._predict(indices, return_std)
         return (mean, std) if return_std else mean
 
+    @abc.abstractmethod
     def _fit(self, indices: np.ndarray, y: np.ndarray) -> None:
-        raise NotImplementedError
+        """Learn from space indices and targets; set the fitted ``*_`` attributes."""
 
+    @abc.abstractmethod
     def _predict(self, indices: np.ndarray, return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        raise NotImplementedError
+        """Mean (and std when asked and the model has one) for space indices."""
 
     def _prepare_fit(
         self, archs: Any, y: Any, space: CellSpace | str | None
@@ -377,11 +380,13 @@ class Surrogate:
         return f"{type(self).__name__}({params})"
 
     # ----------------------------------------------------------------- artifacts
+    @abc.abstractmethod
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        raise NotImplementedError
+        """Learned state for an artifact: JSON-ready scalars and numeric arrays."""
 
+    @abc.abstractmethod
     def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        raise NotImplementedError
+        """Restore what :meth:`_get_state` returned."""
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write a fitted surrogate to ``path`` (see the module docstring for the format).
