@@ -117,6 +117,9 @@ class LearningCurveExtrapolator(Surrogate):
     def _fit(self, indices: np.ndarray, y: np.ndarray) -> None:
         raise ConfigError(f"{self._label} needs curves: fit(archs, y, curves=...)")
 
+    def _predict(self, indices: np.ndarray, return_std: bool) -> tuple[np.ndarray, None]:
+        raise ConfigError(f"{self._label} needs curves: predict(archs, curves=...)")
+
     def _fit_curves(self, indices: np.ndarray, y: np.ndarray, observed: np.ndarray) -> None:
         xgboost = _xgboost()
         features = self._features(indices, observed)
