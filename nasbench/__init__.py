@@ -36,8 +36,17 @@ if TYPE_CHECKING:
         count_cost,
         get_model_config,
     )
+    from nasbench.predictor_eval import evaluate_surrogate, ranking_metrics
     from nasbench.runner import compare
     from nasbench.strategy import Strategy, Trial, create_strategy, list_strategies, register_strategy
+    from nasbench.surrogate import (
+        Surrogate,
+        create_surrogate,
+        list_surrogates,
+        load_surrogate,
+        register_surrogate,
+    )
+    from nasbench.surrogate_benchmark import SurrogateBenchmark, fit_surrogate_model, load_surrogate_model
     from nasbench.train import PROTOCOL_PRESETS, Protocol, get_protocol, train_architecture
 
 __version__ = "0.1.0"
@@ -71,6 +80,16 @@ _LAZY = {
     "list_strategies": "nasbench.strategy",
     "register_strategy": "nasbench.strategy",
     "compare": "nasbench.runner",
+    "Surrogate": "nasbench.surrogate",
+    "create_surrogate": "nasbench.surrogate",
+    "list_surrogates": "nasbench.surrogate",
+    "load_surrogate": "nasbench.surrogate",
+    "register_surrogate": "nasbench.surrogate",
+    "evaluate_surrogate": "nasbench.predictor_eval",
+    "ranking_metrics": "nasbench.predictor_eval",
+    "SurrogateBenchmark": "nasbench.surrogate_benchmark",
+    "fit_surrogate_model": "nasbench.surrogate_benchmark",
+    "load_surrogate_model": "nasbench.surrogate_benchmark",
 }
 
 __all__ = [
@@ -95,6 +114,8 @@ __all__ = [
     "Result",
     "SchemaVersionError",
     "Strategy",
+    "Surrogate",
+    "SurrogateBenchmark",
     "Table",
     "TableError",
     "TableWriter",
@@ -108,16 +129,24 @@ __all__ = [
     "cost_arrays",
     "count_cost",
     "create_strategy",
+    "create_surrogate",
+    "evaluate_surrogate",
+    "fit_surrogate_model",
     "generate",
     "get_model_config",
     "get_protocol",
     "get_space",
     "list_strategies",
+    "list_surrogates",
     "load_dataset",
+    "load_surrogate",
+    "load_surrogate_model",
     "merge_tables",
     "open_table",
     "probe",
+    "ranking_metrics",
     "register_strategy",
+    "register_surrogate",
     "train_architecture",
     "validate_table",
 ]

@@ -42,11 +42,13 @@ if TYPE_CHECKING:
 __all__ = [
     "TRAJECTORY_COLUMNS",
     "Benchmark",
+    "BenchmarkArrays",
     "Budget",
     "BudgetExhausted",
     "Constraint",
     "Result",
     "Task",
+    "table_arrays",
 ]
 
 #: Columns of :meth:`Benchmark.trajectory`, one row per evaluation.
@@ -63,6 +65,13 @@ TRAJECTORY_COLUMNS: tuple[str, ...] = (
 )
 
 _INTEGER_COLUMNS = frozenset({"evaluation", "index", "epochs", "incumbent_index"})
+
+
+def _check_seed(seed: Any) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+
+
 _CONSTRAINT = re.compile(r"^\s*([\w.-]+/[\w.-]+|params_m|flops_m)\s*<=\s*([0-9.eE+-]+)\s*$")
 
 
@@ -179,12 +188,73 @@ class Task:
         return True if self._feasible is None else bool(self._feasible[index])
 
 
+@dataclass
+class BenchmarkArrays:
+    """What a benchmark answers from, for one run: per class [U, epochs] curves of the
+    training seed this run uses, per index [N] test accuracy and free properties.
+
+    A table fills it from its recorded runs; a surrogate model from its predictions
+    (:mod:`nasbench.surrogate_benchmark`). ``class_row[i]`` is the class of index ``i``.
+    """
+
+    val_acc: np.ndarray
+    val_loss: np.ndarray
+    train_acc: np.ndarray
+    train_loss: np.ndarray
+    train_seconds: np.ndarray
+    eval_seconds: np.ndarray
+    failed: np.ndarray  # bool [U]
+    class_row: np.ndarray  # int [N]
+    test_acc: np.ndarray  # float64 [N], final epoch, noise-free (mean over seeds)
+    properties: dict[str, np.ndarray]  # float64 [N] each
+
+
+def table_arrays(table: Table, seed: int) -> BenchmarkArrays:
+    """A run's view of a table: each class reads one recorded seed, drawn from ``seed``."""
+    status = table.run_status
+    num_classes, num_seeds = status.shape
+    rng = np.random.default_rng(seed)
+    # The seed each class trains with in this run: a random recorded one.
+    recorded = status != STATUS_PENDING
+    draw = rng.random((num_classes, num_seeds)) + np.where(recorded, 0.0, -2.0)
+    column = np.argmax(draw, axis=1)
+    rows = np.arange(num_classes)
+
+    def pick(name: str) -> np.ndarray:
+        return table.raw(name)[rows, column, :].astype(np.float64)
+
+    failed = status[rows, column] == STATUS_FAILED
+    seconds = np.nan_to_num(pick("train_seconds"), nan=0.0)
+    properties: dict[str, np.ndarray] = {"params_m": table.params / 1e6, "flops_m": table.flops / 1e6}
+    for name in table.metric_names:
+        if "/" in name:
+            properties[name] = table.metric(name)
+    return BenchmarkArrays(
+        val_acc=np.where(failed[:, None], 0.0, np.nan_to_num(pick("val_acc"), nan=0.0)),
+        val_loss=pick("val_loss"),
+        train_acc=pick("train_acc"),
+        train_loss=pick("train_loss"),
+        train_seconds=seconds,
+        eval_seconds=(
+            np.nan_to_num(pick("eval_seconds"), nan=0.0)
+            if "eval_seconds" in table.epoch_metrics
+            else np.zeros_like(seconds)
+        ),
+        failed=failed,
+        class_row=table.class_row,
+        test_acc=table.class_metric("test_acc", -1)[table.class_row],
+        properties=properties,
+    )
+
+
 class Benchmark:
     """A table seen through a simulated training backend, for one search run.
 
     ``Benchmark(table, seed=0)``; ``evaluate(arch, epochs=None)`` -> :class:`Result`.
     ``table`` is a :class:`~nasbench.table.Table` or a path. One instance serves one run:
     it keeps the clock, the epochs already trained per class, and the trajectory.
+    :class:`~nasbench.surrogate_benchmark.SurrogateBenchmark` answers from a surrogate
+    model instead, under the same rules.
     """
 
     def __init__(
@@ -195,76 +265,67 @@ class Benchmark:
         budget: Budget | None = None,
         constraint: Constraint | str | None = None,
     ) -> None:
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+        _check_seed(seed)
         self.table = table if isinstance(table, Table) else open_table(table)
-        self.seed = int(seed)
-        self.budget = budget
         table = self.table
         if table.num_archs != table.space.size:
             raise ConfigError(f"{table.path}: a benchmark needs a table with every architecture of its space")
         for name in ("val_acc", "val_loss", "train_acc", "train_loss", "test_acc", "train_seconds"):
             if name not in table.epoch_metrics:
                 raise MetricError(f"{table.path}: a benchmark needs the epoch metric {name!r}")
-        status = table.run_status
-        unmeasured = int(np.sum(np.all(status == STATUS_PENDING, axis=1)))
+        unmeasured = int(np.sum(np.all(table.run_status == STATUS_PENDING, axis=1)))
         if unmeasured:
             raise ConfigError(
                 f"{table.path}: {unmeasured} of {table.num_unique} classes have no recorded run; "
                 "a benchmark needs every class measured"
             )
+        self._set_up(table.space, str(table.path), table_arrays(table, int(seed)), seed, budget, constraint)
+
+    def with_constraint(self, constraint: Constraint | str | None) -> Benchmark:
+        """A fresh benchmark on the same source and seed, under ``constraint``."""
+        return Benchmark(self.table, seed=self.seed, budget=self.budget, constraint=constraint)
+
+    # ----------------------------------------------------------------- set-up
+    def _set_up(
+        self,
+        space: CellSpace,
+        label: str,
+        arrays: BenchmarkArrays,
+        seed: int,
+        budget: Budget | None,
+        constraint: Constraint | str | None,
+    ) -> None:
+        self.seed = int(seed)
+        self.budget = budget
+        self._space = space
         if isinstance(constraint, str):
             constraint = Constraint.parse(constraint)
         self.constraint = constraint
-        self._build(status)
-
-    # ----------------------------------------------------------------- set-up
-    def _build(self, status: np.ndarray) -> None:
-        table = self.table
-        num_classes, num_seeds = status.shape
-        rng = np.random.default_rng(self.seed)
-        # The seed each class trains with in this run: a random recorded one.
-        recorded = status != STATUS_PENDING
-        draw = rng.random((num_classes, num_seeds)) + np.where(recorded, 0.0, -2.0)
-        column = np.argmax(draw, axis=1)
-        rows = np.arange(num_classes)
-
-        def pick(name: str) -> np.ndarray:
-            return table.raw(name)[rows, column, :].astype(np.float64)
-
-        failed = status[rows, column] == STATUS_FAILED
-        val_acc = np.where(failed[:, None], 0.0, np.nan_to_num(pick("val_acc"), nan=0.0))
-        seconds = np.nan_to_num(pick("train_seconds"), nan=0.0)
-        eval_seconds = (
-            np.nan_to_num(pick("eval_seconds"), nan=0.0)
-            if "eval_seconds" in table.epoch_metrics
-            else np.zeros_like(seconds)
+        num_classes = arrays.val_acc.shape[0]
+        cumulative = np.concatenate(
+            [np.zeros((num_classes, 1)), np.cumsum(arrays.train_seconds, axis=1)], axis=1
         )
-        cumulative = np.concatenate([np.zeros((num_classes, 1)), np.cumsum(seconds, axis=1)], axis=1)
-        self._val_acc: list[list[float]] = val_acc.tolist()
-        self._val_loss: list[list[float]] = pick("val_loss").tolist()
-        self._train_acc: list[list[float]] = pick("train_acc").tolist()
-        self._train_loss: list[list[float]] = pick("train_loss").tolist()
+        self._val_acc: list[list[float]] = arrays.val_acc.tolist()
+        self._val_loss: list[list[float]] = arrays.val_loss.tolist()
+        self._train_acc: list[list[float]] = arrays.train_acc.tolist()
+        self._train_loss: list[list[float]] = arrays.train_loss.tolist()
         self._cumulative: list[list[float]] = cumulative.tolist()
-        self._eval_seconds: list[list[float]] = eval_seconds.tolist()
-        self._failed: list[bool] = failed.tolist()
-        self._class_of: list[int] = table.class_row.tolist()
-        self._num_epochs = table.num_epochs
+        self._eval_seconds: list[list[float]] = arrays.eval_seconds.tolist()
+        self._failed: list[bool] = arrays.failed.tolist()
+        self._class_of: list[int] = arrays.class_row.tolist()
+        self._num_epochs = int(arrays.val_acc.shape[1])
 
-        properties: dict[str, np.ndarray] = {"params_m": table.params / 1e6, "flops_m": table.flops / 1e6}
-        for name in table.metric_names:
-            if "/" in name:
-                properties[name] = table.metric(name)
+        properties = arrays.properties
         for values in properties.values():
             values.setflags(write=False)
-        test_acc = table.class_metric("test_acc", -1)[table.class_row]
+        test_acc = arrays.test_acc
         test = test_acc
         feasible = None
         if self.constraint is not None:
             limit = properties.get(self.constraint.metric)
             if limit is None:
                 raise MetricError(
-                    f"{table.path}: constraint on {self.constraint.metric!r}, which the table lacks "
+                    f"{label}: constraint on {self.constraint.metric!r}, which the table lacks "
                     f"(known: {', '.join(sorted(properties))})"
                 )
             feasible = np.nan_to_num(limit, nan=np.inf) <= self.constraint.max_value
@@ -274,8 +335,8 @@ class Benchmark:
         self._test_acc: list[float] = test_acc.tolist()
         self.best_test_acc = float(np.nanmax(test))
         self.task = Task(
-            space=table.space,
-            num_epochs=table.num_epochs,
+            space=space,
+            num_epochs=self._num_epochs,
             properties=properties,
             constraint=self.constraint,
             mean_train_seconds=float(np.mean(cumulative[:, -1])),
@@ -296,8 +357,8 @@ class Benchmark:
     # ----------------------------------------------------------------- evaluation
     @property
     def space(self) -> CellSpace:
-        """The table's search space."""
-        return self.table.space
+        """The search space."""
+        return self._space
 
     @property
     def num_epochs(self) -> int:
@@ -319,7 +380,7 @@ class Benchmark:
         if type(arch) is int and 0 <= arch < len(self._class_of):
             index = arch
         else:
-            index = self.table.space.index(arch)
+            index = self._space.index(arch)
         if epochs is None:
             epochs = self._num_epochs
         elif type(epochs) is not int:
@@ -376,7 +437,7 @@ class Benchmark:
     @property
     def incumbent(self) -> Architecture | None:
         """Best architecture by validation accuracy so far (None before any evaluation)."""
-        return None if self._incumbent < 0 else self.table.space.from_index(self._incumbent)
+        return None if self._incumbent < 0 else self._space.from_index(self._incumbent)
 
     @property
     def incumbent_index(self) -> int:
@@ -385,7 +446,7 @@ class Benchmark:
 
     def test_acc(self, arch: ArchLike) -> float:
         """Final-epoch test accuracy of ``arch``, mean over the table's seeds (for the runner)."""
-        return self._test_acc[self.table.space.index(arch)]
+        return self._test_acc[self._space.index(arch)]
 
     def trajectory(self) -> dict[str, np.ndarray]:
         """Column arrays (:data:`TRAJECTORY_COLUMNS`), one entry per evaluation."""

@@ -447,6 +447,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         params=_parse_params(args.param),
         overwrite=args.overwrite,
         progress=not args.quiet,
+        surrogate_noise=args.surrogate_noise,
     )
     print(
         f"{summary.out}: {summary.runs} runs ({len(summary.tables)} tables x {len(summary.strategies)} "
@@ -527,6 +528,224 @@ def cmd_strategies(args: argparse.Namespace) -> int:
         print(f"{'':<{width}}  {'':<15}  defaults: {defaults or '(no hyperparameters)'}; {info['source']}")
     for name in sorted(failed):
         print(f"{name:<{width}}  {'FAILED':<15}  {_one_line(failed[name])}")
+    return 0
+
+
+def _parse_int_list(option: str, text: str, low: int) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"{option} must be comma-separated integers, got {text!r}") from None
+    if not values or any(v < low for v in values):
+        raise ConfigError(f"{option} needs integers >= {low}, got {text!r}")
+    return values
+
+
+def _parse_hyperparameters(items: Sequence[str] | None) -> dict[str, Any]:
+    """``--param KEY=VALUE`` items; VALUE is read as JSON when it parses, else as a string."""
+    params: dict[str, Any] = {}
+    for item in items or ():
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--param needs HYPERPARAMETER=VALUE, got {item!r}")
+        try:
+            params[key.strip()] = json.loads(raw)
+        except ValueError:
+            params[key.strip()] = raw
+    return params
+
+
+def cmd_surrogate_list(args: argparse.Namespace) -> int:
+    from nasbench.surrogate import list_surrogates, plugin_errors, surrogate_info
+
+    infos = []
+    for name in list_surrogates(args.pattern):
+        try:
+            infos.append(surrogate_info(name).to_dict())
+        except NasbenchError:  # listed below with its error
+            continue
+    failed = {name: message for name, message in plugin_errors().items() if fnmatchcase(name, args.pattern)}
+    if not infos and not failed:
+        raise ConfigError(
+            f"no surrogate matches {args.pattern!r} (known: {', '.join(list_surrogates()) or 'none'})"
+        )
+    if args.json:
+        _print_json(
+            {"surrogates": infos, "failed_plugins": [{"name": n, "error": failed[n]} for n in sorted(failed)]}
+        )
+        return 0
+    width = max([len(info["name"]) for info in infos] + [len(name) for name in failed] + [4])
+    for info in infos:
+        std = "std" if info["has_std"] else "-"
+        print(f"{info['name']:<{width}}  {info['kind']:<14}  {std:<3}  {info['summary']}")
+    for name in sorted(failed):
+        print(f"{name:<{width}}  {'FAILED':<14}  {'':<3}  {_one_line(failed[name])}")
+    return 0
+
+
+def _zero_cost_class() -> Any:
+    from nasbench.surrogate import get_surrogate_class, list_surrogates
+
+    names = list_surrogates(kind="zero-cost")
+    if not names:
+        raise ConfigError("no zero-cost surrogate is registered (install nasbench with its surrogates)")
+    return get_surrogate_class(names[0])
+
+
+def _print_metric_rows(title: str, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+    print(title)
+    print("  " + "  ".join(f"{c:>12}" for c in columns))
+    for row in rows:
+        cells = []
+        for column in columns:
+            value = row.get(column)
+            cells.append(f"{value:>12.4g}" if isinstance(value, float) else f"{value!s:>12}")
+        print("  " + "  ".join(cells))
+
+
+def cmd_surrogate_eval(args: argparse.Namespace) -> int:
+    from nasbench.predictor_eval import evaluate_scores, evaluate_surrogate, noise_comparison
+    from nasbench.table import open_table
+
+    table = open_table(args.table)
+    if (args.model is None) == (args.proxies is None):
+        raise ConfigError("give either --model NAME or --proxies NAMES")
+    if args.proxies is not None:
+        cls = _zero_cost_class()
+        path = cls.scores_path(table.path)
+        if not path.is_file():
+            raise ConfigError(
+                f"{path}: no proxy scores beside the table; run `nasbench proxies {table.path}` first"
+            )
+        stored = cls.read_scores(path, table)
+        wanted = (
+            list(stored.proxies) if args.proxies == "all" else [p.strip() for p in args.proxies.split(",")]
+        )
+        missing = [name for name in wanted if name not in stored.scores]
+        if missing:
+            raise ConfigError(
+                f"{path} holds no scores of {missing[0]!r} (it holds: {', '.join(stored.proxies)})"
+            )
+        metrics = evaluate_scores(table, {name: stored.scores[name] for name in wanted})
+        result: dict[str, Any] = {"table": str(table.path), "proxies": metrics, "scores": str(path)}
+        if args.json:
+            _print_json(result)
+            return 0
+        rows = [{"proxy": name, **values} for name, values in metrics.items()]
+        _print_metric_rows(
+            f"{table.path}: zero-cost proxies against the seed-mean final val_acc",
+            rows,
+            ["proxy", "n", "kendall_tau", "spearman", "precision_at_10", "precision_at_50"],
+        )
+        return 0
+    sizes = _parse_int_list("--train-size", args.train_size, 2)
+    seeds = list(range(_parse_count("--seeds", args.seeds, 1)))
+    params = _parse_hyperparameters(args.param)
+    report = evaluate_surrogate(
+        table, args.model, sizes, seeds, hyperparameters=params, train_target=args.train_target
+    )
+    if args.noise_comparison:
+        report["noise_comparison"] = noise_comparison(
+            table, args.model, max(sizes), seeds, hyperparameters=params
+        )
+    if args.json:
+        _print_json(report)
+        return 0
+    _print_metric_rows(
+        f"{table.path}: {args.model} fitted on {args.train_target}, scored on the other "
+        f"{report['classes_usable']} usable classes (median over {len(seeds)} seeds)",
+        report["summary"],
+        ["train_size", "kendall_tau", "sparse_kendall_tau", "spearman", "r2", "mae",
+         "precision_at_10", "precision_at_50", "fit_seconds", "predict_all_ms"],
+    )  # fmt: skip
+    if args.noise_comparison:
+        summary = report["noise_comparison"]["summary"]
+        rows = [{"comparison": key, **values} for key, values in summary.items()]
+        _print_metric_rows(
+            "fitted on the first seed: surrogate versus the first seed's own run",
+            rows,
+            ["comparison", "kendall_tau", "spearman", "mae"],
+        )
+    return 0
+
+
+def cmd_surrogate_fit(args: argparse.Namespace) -> int:
+    from nasbench.surrogate_benchmark import fit_surrogate_model
+    from nasbench.table import open_table
+
+    target = Path(args.out)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())) and not args.overwrite:
+        raise ConfigError(f"{target}: exists and is not empty (pass --overwrite)")
+    model = fit_surrogate_model(
+        open_table(args.table),
+        args.model,
+        hyperparameters=_parse_hyperparameters(args.param),
+        holdout_fraction=args.holdout,
+        seed=args.seed,
+    )
+    model.save(target, overwrite=args.overwrite)
+    if args.json:
+        _print_json({"out": str(target), "checksum": model.checksum, "quality": model.quality})
+        return 0
+    quality = model.quality
+    print(
+        f"wrote {target}: {args.model} on {model.source['measured_classes']} measured classes of "
+        f"{model.space.size} architectures; {model.checksum}"
+    )
+    rows = [{"target": name, **quality[name]} for name in ("val_acc_final", "test_acc", "run_seconds")]
+    _print_metric_rows(
+        f"hold-out quality ({quality['holdout_classes']} classes held out, "
+        f"fitted on {quality['train_classes']})",
+        rows,
+        ["target", "kendall_tau", "spearman", "r2", "mae", "precision_at_10"],
+    )
+    return 0
+
+
+def cmd_proxies(args: argparse.Namespace) -> int:
+    import time
+
+    from nasbench.predictor_eval import evaluate_scores
+    from nasbench.table import open_table
+
+    cls = _zero_cost_class()
+    table = open_table(args.table)
+    names = list(cls.proxy_names) if args.proxies == "all" else [p.strip() for p in args.proxies.split(",")]
+    workers = _parse_count("--workers", args.workers, 1)
+    started = time.perf_counter()
+    path = cls.score_table(
+        table.path,
+        names,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        data_dir=args.data_dir,
+        progress=not args.quiet,
+        workers=workers,
+    )
+    wall_seconds = time.perf_counter() - started
+    stored = cls.read_scores(path, table)
+    result: dict[str, Any] = {
+        "scores": str(path),
+        "classes": int(table.num_unique),
+        "wall_seconds": wall_seconds,
+        "workers": workers,
+    }
+    try:
+        result["correlation"] = evaluate_scores(table, stored.scores)
+    except NasbenchError as exc:  # a table with too few measured classes: scores still written
+        result["correlation"] = None
+        result["correlation_skipped"] = _one_line(exc)
+    if args.json:
+        _print_json(result)
+        return 0
+    print(f"wrote {path}: {len(names)} proxies x {table.num_unique} classes in {wall_seconds:.1f} s")
+    if result["correlation"]:
+        rows = [{"proxy": name, **values} for name, values in result["correlation"].items()]
+        _print_metric_rows(
+            "against the seed-mean final val_acc",
+            rows,
+            ["proxy", "n", "kendall_tau", "spearman", "precision_at_10", "precision_at_50"],
+        )
     return 0
 
 
@@ -725,7 +944,16 @@ def build_parser() -> argparse.ArgumentParser:
         "A run that raises is recorded in errors.json and the others go on.",
     )
     p.add_argument(
-        "--table", action="append", required=True, metavar="TABLE", help="an .h5 table (repeatable)"
+        "--table",
+        action="append",
+        required=True,
+        metavar="TABLE",
+        help="an .h5 table, or a surrogate benchmark directory from `nasbench surrogate fit` (repeatable)",
+    )
+    p.add_argument(
+        "--surrogate-noise",
+        action="store_true",
+        help="surrogate benchmarks answer with their noise model (default: the noise-free mean)",
     )
     p.add_argument(
         "--strategies",
@@ -802,6 +1030,88 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pattern", metavar="PATTERN", nargs="?", default="*", help="shell-style name pattern")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_strategies)
+
+    p = commands.add_parser(
+        "surrogate",
+        help="list performance predictors, or evaluate one against a table",
+        description="Performance predictors (surrogates): list them, or judge one against a whole table.",
+    )
+    surrogate_commands = p.add_subparsers(dest="surrogate_command", metavar="SUBCOMMAND", required=True)
+    q = surrogate_commands.add_parser(
+        "list",
+        help="list registered surrogates (built-in and plugins)",
+        description="List every registered surrogate with its kind, whether it predicts a standard "
+        "deviation, and its summary.",
+    )
+    q.add_argument("pattern", metavar="PATTERN", nargs="?", default="*", help="shell-style name pattern")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    q.set_defaults(func=cmd_surrogate_list)
+    q = surrogate_commands.add_parser(
+        "eval",
+        help="fit a surrogate on seeded samples of a table and score it on every other class",
+        description="Fit a surrogate on training sets of each size (drawn with each seed) and score "
+        "its predictions of every other measured class against the seed-mean final validation "
+        "accuracy: Kendall tau, sparse Kendall tau, Spearman, R2, MAE, precision@10/@50. With "
+        "--proxies, score stored zero-cost proxies instead (correlation only).",
+    )
+    q.add_argument("--table", required=True, help="table to judge against")
+    q.add_argument("--model", default=None, help="registered surrogate name (see `nasbench surrogate list`)")
+    q.add_argument(
+        "--proxies",
+        default=None,
+        help="comma-separated zero-cost proxies, or all (scores from `nasbench proxies`)",
+    )
+    q.add_argument("--train-size", default="10,100,1000", help="comma-separated training-set sizes")
+    q.add_argument("--seeds", default="3", metavar="S", help="number of seeds: draws 0..S-1 (default 3)")
+    q.add_argument(
+        "--train-target",
+        default="mean",
+        choices=["mean", "seed0"],
+        help="fit on the seed mean (default) or on the first seed's run only",
+    )
+    q.add_argument("--param", action="append", metavar="KEY=VALUE", help="surrogate hyperparameter")
+    q.add_argument(
+        "--noise-comparison",
+        action="store_true",
+        help="also fit on the first seed (largest size) and compare with that seed's own run",
+    )
+    q.add_argument("--json", action="store_true", help="print JSON")
+    q.set_defaults(func=cmd_surrogate_eval)
+
+    q = surrogate_commands.add_parser(
+        "fit",
+        help="fit a surrogate benchmark on a table (for spaces too large to tabulate)",
+        description="Fit surrogates of the validation accuracy per epoch, the test accuracy and the "
+        "run seconds on every measured class of a table (for example a seeded sample of a large "
+        "space), state their quality on a seeded hold-out split, and save them as a directory that "
+        "`nasbench compare --table DIR` runs strategies on.",
+    )
+    q.add_argument("--table", required=True, help="table to fit on")
+    q.add_argument("--model", default="ensemble", help="architecture surrogate (default ensemble)")
+    q.add_argument("--param", action="append", metavar="KEY=VALUE", help="surrogate hyperparameter")
+    q.add_argument("--holdout", type=float, default=0.2, help="fraction held out to state quality (0.2)")
+    q.add_argument("--seed", type=int, default=0, help="seed of the split and the surrogates (default 0)")
+    q.add_argument("--out", required=True, metavar="DIR", help="directory to write")
+    q.add_argument("--overwrite", action="store_true", help="replace an existing non-empty DIR")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    q.set_defaults(func=cmd_surrogate_fit)
+
+    p = commands.add_parser(
+        "proxies",
+        help="score every class of a table with zero-cost proxies, stored beside it",
+        description="Score every canonical architecture of a table with zero-cost proxies on its "
+        "network at initialisation (the table's protocol and data) and store the scores beside the "
+        "table as <stem>.proxies.h5; then print their correlation with the table.",
+    )
+    p.add_argument("table", metavar="TABLE", help="table file")
+    p.add_argument("--proxies", default="all", help="comma-separated proxy names, or all (default)")
+    p.add_argument("--batch-size", type=int, default=64, help="images in the scoring batch (default 64)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the batch and the initialisation (default 0)")
+    p.add_argument("--workers", default="2", metavar="K", help="worker processes (default 2)")
+    p.add_argument("--data-dir", default=None, help="directory holding the dataset files")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_proxies)
 
     p = commands.add_parser(
         "report",

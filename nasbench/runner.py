@@ -151,14 +151,31 @@ class CompareSummary:
 
 
 # --------------------------------------------------------------------- one job
-def _open_cached(path: str, checksum: str | None) -> Table:
+def _open_source(path: str) -> Any:
+    """A table file, or a surrogate benchmark directory (``model.json`` inside)."""
+    if Path(path).is_dir():
+        from nasbench.surrogate_benchmark import load_surrogate_model
+
+        return load_surrogate_model(path)
+    return open_table(path)
+
+
+def _open_cached(path: str, checksum: str | None) -> Any:
     table = _TABLES.get((path, checksum))
     if table is None:
-        table = open_table(path)
+        table = _open_source(path)
         if table.checksum != checksum:
             raise TableError(f"{path}: the table changed after compare started (checksum {table.checksum})")
         _TABLES[(path, checksum)] = table
     return table
+
+
+def _benchmark(source: Any, seed: int, noise: bool) -> Benchmark:
+    if isinstance(source, Table):
+        return Benchmark(source, seed=seed)
+    from nasbench.surrogate_benchmark import SurrogateBenchmark
+
+    return SurrogateBenchmark(source, seed=seed, noise=noise)
 
 
 def _one_line(text: str) -> str:
@@ -253,7 +270,8 @@ def run_job(payload: Mapping[str, Any]) -> dict[str, Any]:
         budget = Budget(**payload["budget"])
         strategy = create_strategy(name, seed=seed, **payload["params"])
         kind = strategy.kind
-        benchmark = run_strategy(strategy, table, seed=seed, budget=budget)
+        source = _benchmark(table, seed, bool(payload.get("surrogate_noise", False)))
+        benchmark = run_strategy(strategy, source, seed=seed, budget=budget)
         objective = strategy.objective(benchmark.task)
         trajectory = benchmark.trajectory()
         rows = list(zip(*(trajectory[column].tolist() for column in TRAJECTORY_COLUMNS), strict=True))
@@ -299,12 +317,14 @@ class _TableEntry:
     name: str
     given: str
     path: str
-    table: Table
+    table: Any  # a Table, or a SurrogateModel
     best_test_acc: float
     mean_train_seconds: float
 
 
-def _check_tables(tables: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[_TableEntry]:
+def _check_tables(
+    tables: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], surrogate_noise: bool = False
+) -> list[_TableEntry]:
     items = [tables] if isinstance(tables, (str, os.PathLike)) else list(tables)
     if not items:
         raise ConfigError("compare needs at least one table")
@@ -322,11 +342,17 @@ def _check_tables(tables: str | os.PathLike[str] | Sequence[str | os.PathLike[st
                 f"tables {entries[name].given} and {given} share the name {name!r}; results name tables by "
                 "file stem, so rename one"
             )
-        table = open_table(path)
-        best = Benchmark(table, seed=0).best_test_acc  # checks the table can serve a benchmark
-        status = table.run_status
-        totals = np.nansum(table.raw("train_seconds").astype(np.float64), axis=2)[status != STATUS_PENDING]
-        entries[name] = _TableEntry(name, given, path, table, best, float(np.mean(totals)))
+        table = _open_source(path)
+        probe = _benchmark(table, 0, surrogate_noise)  # checks the source can serve a benchmark
+        if isinstance(table, Table):
+            status = table.run_status
+            totals = np.nansum(table.raw("train_seconds").astype(np.float64), axis=2)[
+                status != STATUS_PENDING
+            ]
+            mean_seconds = float(np.mean(totals))
+        else:
+            mean_seconds = probe.task.mean_train_seconds
+        entries[name] = _TableEntry(name, given, path, table, probe.best_test_acc, mean_seconds)
         _TABLES[(path, table.checksum)] = table
     return [entries[name] for name in sorted(entries)]
 
@@ -564,6 +590,7 @@ def compare(
     params: Mapping[str, Mapping[str, Any]] | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    surrogate_noise: bool = False,
 ) -> CompareSummary:
     """Run every strategy on every table for every seed and write the results directory ``out``.
 
@@ -571,6 +598,8 @@ def compare(
     ``seeds``: a count N (seeds 0..N-1) or a list; ``budget``: per run; ``params``:
     hyperparameters by strategy name. ``workers=0`` runs in this process, ``workers=K`` on a
     local Dask cluster of K single-threaded processes, ``scheduler`` on an existing cluster.
+    A "table" may also be a surrogate benchmark directory (see
+    :mod:`nasbench.surrogate_benchmark`), answered with noise when ``surrogate_noise``.
     ``out`` must not exist or be empty unless ``overwrite``. Raises a
     :class:`~nasbench.errors.NasbenchError` before any run starts on bad input; a run that
     raises is recorded as failed and the others go on.
@@ -586,7 +615,9 @@ def compare(
     seed_list = _check_seeds(seeds)
     names = _check_names(strategies)
     entries = _check_strategies(names, params)
-    table_entries = _check_tables(tables)
+    if not isinstance(surrogate_noise, bool):
+        raise ConfigError(f"surrogate_noise must be True or False, got {surrogate_noise!r}")
+    table_entries = _check_tables(tables, surrogate_noise)
 
     from nasbench import __version__
 
@@ -606,6 +637,15 @@ def compare(
                 "num_epochs": int(entry.table.num_epochs),
                 "best_test_acc": entry.best_test_acc,
                 "mean_train_seconds": entry.mean_train_seconds,
+                **(
+                    {}
+                    if isinstance(entry.table, Table)
+                    else {
+                        "surrogate": entry.table.model,
+                        "surrogate_noise": surrogate_noise,
+                        "surrogate_quality": entry.table.quality,
+                    }
+                ),
             }
             for entry in table_entries
         ],
@@ -629,6 +669,7 @@ def compare(
                     "seed": seed,
                     "budget": checked_budget.to_dict(),
                     "params": entry.params,
+                    "surrogate_noise": surrogate_noise,
                 }
                 if entry.strategy_class is not None:
                     payload["strategy_class"] = entry.strategy_class

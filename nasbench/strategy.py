@@ -17,8 +17,6 @@ and code that is not packaged uses the decorator ``@register_strategy("my-search
 
 from __future__ import annotations
 
-import difflib
-import fnmatch
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ import numpy as np
 
 from nasbench.benchmark import Benchmark, Budget, BudgetExhausted, Constraint, Result, Task
 from nasbench.errors import ConfigError, NasbenchError
+from nasbench.registry import Registry, installed_entry_points
 from nasbench.space import Architecture
 from nasbench.table import Table
 
@@ -49,6 +48,7 @@ __all__ = [
     "register_strategy",
     "run_strategy",
     "strategy_info",
+    "strategy_registry",
 ]
 
 ENTRY_POINT_GROUP = "nasbench.strategies"
@@ -169,13 +169,16 @@ class Strategy:
         return f"{type(self).__name__}({params}{', ' if params else ''}seed={self.seed!r})"
 
 
-def run_strategy(strategy: Strategy, table: Table | str, *, seed: int, budget: Budget) -> Benchmark:
+def run_strategy(
+    strategy: Strategy, table: Table | str | Benchmark, *, seed: int, budget: Budget
+) -> Benchmark:
     """One search run: a benchmark for ``seed`` (under the strategy's constraint, if it
-    has one) and :meth:`Strategy.run` on it. Returns the benchmark with its trajectory."""
-    benchmark = Benchmark(table, seed=seed)
+    has one) and :meth:`Strategy.run` on it. Returns the benchmark with its trajectory.
+    ``table`` may also be a fresh benchmark (a surrogate benchmark built for ``seed``)."""
+    benchmark = table if isinstance(table, Benchmark) else Benchmark(table, seed=seed)
     constraint = strategy.constraint(benchmark.task)
     if constraint is not None:
-        benchmark = Benchmark(benchmark.table, seed=seed, constraint=constraint)
+        benchmark = benchmark.with_constraint(constraint)
     return strategy.run(benchmark, budget)
 
 
@@ -242,6 +245,24 @@ _REGISTERED: dict[str, type[Strategy]] = {}
 _PLUGIN_ERRORS: dict[str, str] = {}
 
 
+def _entry_points() -> dict[str, metadata.EntryPoint]:
+    return installed_entry_points(ENTRY_POINT_GROUP)
+
+
+#: The strategy registry. Its state stays in the module attributes above, read at every
+#: call (tests swap them); :meth:`~nasbench.registry.Registry.allow` adds a base class.
+strategy_registry: Registry[Strategy] = Registry(
+    "strategy",
+    ENTRY_POINT_GROUP,
+    (Strategy,),
+    STRATEGY_KINDS,
+    extra_hyperparameters=("seed",),
+    classes=lambda: _REGISTERED,
+    errors=lambda: _PLUGIN_ERRORS,
+    entry_points=lambda: _entry_points(),
+)
+
+
 @dataclass(frozen=True)
 class StrategyInfo:
     """What ``nasbench strategies`` prints about one strategy."""
@@ -265,46 +286,7 @@ class StrategyInfo:
 
 def register_strategy(name: str) -> Callable[[S], S]:
     """Class decorator: make a :class:`Strategy` subclass available under ``name``."""
-    if not isinstance(name, str) or not name:
-        raise ConfigError("register_strategy needs a non-empty name")
-
-    def decorate(cls: S) -> S:
-        _check_class(name, cls)
-        cls.name = name
-        _REGISTERED[name] = cls
-        return cls
-
-    return decorate
-
-
-def _check_class(name: str, cls: Any) -> None:
-    if not (inspect.isclass(cls) and issubclass(cls, Strategy)):
-        raise ConfigError(f"strategy {name!r} is not a Strategy subclass (got {cls!r})")
-    if cls.kind not in STRATEGY_KINDS:
-        raise ConfigError(
-            f"strategy {name!r} has kind {cls.kind!r}; known kinds: {', '.join(STRATEGY_KINDS)}"
-        )
-
-
-def _entry_points() -> dict[str, metadata.EntryPoint]:
-    return {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
-
-
-def _load(name: str, entry: metadata.EntryPoint) -> type[Strategy]:
-    try:
-        cls = entry.load()
-    except Exception as exc:  # a plugin may fail in any way on import
-        message = f"strategy plugin {name!r} ({entry.value}) failed to import: {type(exc).__name__}: {exc}"
-        _PLUGIN_ERRORS[name] = message
-        raise ConfigError(message) from exc
-    _check_class(name, cls)
-    cls.name = name
-    _REGISTERED[name] = cls
-    return cls
-
-
-def _all_names() -> list[str]:
-    return sorted(set(_REGISTERED) | set(_entry_points()))
+    return strategy_registry.register(name)
 
 
 def list_strategies(pattern: str = "*", *, kind: str | None = None) -> list[str]:
@@ -312,64 +294,27 @@ def list_strategies(pattern: str = "*", *, kind: str | None = None) -> list[str]
 
     Plugins that fail to import are left out; :func:`plugin_errors` says why.
     """
-    names = [n for n in _all_names() if fnmatch.fnmatchcase(n, pattern) and n not in _PLUGIN_ERRORS]
-    if kind is None:
-        return names
-    if kind not in STRATEGY_KINDS:
-        raise ConfigError(f"unknown strategy kind {kind!r} (known: {', '.join(STRATEGY_KINDS)})")
-    out = []
-    for name in names:
-        try:
-            if get_strategy_class(name).kind == kind:
-                out.append(name)
-        except ConfigError:
-            continue
-    return out
+    return strategy_registry.names(pattern, kind=kind)
 
 
 def plugin_errors() -> dict[str, str]:
     """Plugins that failed to import so far, with the error."""
-    return dict(_PLUGIN_ERRORS)
+    return strategy_registry.plugin_errors()
 
 
 def get_strategy_class(name: str) -> type[Strategy]:
     """The class registered under ``name`` (importing its plugin on first use)."""
-    cls = _REGISTERED.get(name)
-    if cls is not None:
-        return cls
-    entry = _entry_points().get(name)
-    if entry is not None:
-        return _load(name, entry)
-    known = _all_names()
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise ConfigError(f"unknown strategy {name!r}{hint} (known: {', '.join(known) or 'none'})")
+    return strategy_registry.get(name)
 
 
 def create_strategy(name: str, **hyperparameters: Any) -> Strategy:
     """An instance of strategy ``name`` with ``hyperparameters`` (and ``seed``)."""
-    cls = get_strategy_class(name)
-    known = cls.hyperparameters()
-    for key in hyperparameters:
-        if key != "seed" and key not in known:
-            close = difflib.get_close_matches(key, list(known), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(
-                f"strategy {name!r} has no hyperparameter {key!r}{hint} (known: {', '.join(known) or 'none'})"
-            )
-    return cls(**hyperparameters)
+    return strategy_registry.create(name, **hyperparameters)
 
 
 def strategy_info(name: str) -> StrategyInfo:
     """Kind, default hyperparameters, one-line summary and origin of a strategy."""
     cls = get_strategy_class(name)
-    doc = inspect.getdoc(cls) or ""
-    entry = _entry_points().get(name)
-    if entry is None:
-        source = f"registered in {cls.__module__}"
-    else:
-        dist = entry.dist.name if entry.dist is not None else "unknown"
-        source = f"entry point of {dist}"
     return StrategyInfo(
-        name, cls.kind, cls.hyperparameters(), doc.split("\n\n")[0].replace("\n", " "), source
+        name, cls.kind, cls.hyperparameters(), strategy_registry.summary(name), strategy_registry.source(name)
     )

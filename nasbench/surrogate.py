@@ -42,8 +42,6 @@ from __future__ import annotations
 
 import abc
 import contextlib
-import difflib
-import fnmatch
 import hashlib
 import inspect
 import io
@@ -59,6 +57,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 
 from nasbench.errors import ArchitectureError, ConfigError, NasbenchError
+from nasbench.registry import Registry, installed_entry_points
 from nasbench.space import SPACE_PRESETS, Architecture, CellSpace
 from nasbench.strategy import check_choice, check_float, check_int
 
@@ -87,13 +86,15 @@ __all__ = [
     "plugin_errors",
     "register_surrogate",
     "surrogate_info",
+    "surrogate_registry",
 ]
 
 ENTRY_POINT_GROUP = "nasbench.surrogates"
 
 #: architecture: predicts from the architecture alone; learning-curve: also reads the
-#: first epochs of each architecture's learning curve.
-SURROGATE_KINDS = ("architecture", "learning-curve")
+#: first epochs of each architecture's learning curve; zero-cost: scores an architecture
+#: from its network at initialisation, without training data of the table.
+SURROGATE_KINDS = ("architecture", "learning-curve", "zero-cost")
 
 #: Vector encodings of a cell: one-hot op per edge; the op-on-node graph flattened
 #: (upper triangle of the adjacency plus the op of every edge vertex); BANANAS paths.
@@ -513,6 +514,23 @@ _REGISTERED: dict[str, type[Surrogate]] = {}
 _PLUGIN_ERRORS: dict[str, str] = {}
 
 
+def _entry_points() -> dict[str, metadata.EntryPoint]:
+    return installed_entry_points(ENTRY_POINT_GROUP)
+
+
+#: The surrogate registry. Its state stays in the module attributes above, read at every
+#: call (tests swap them).
+surrogate_registry: Registry[Surrogate] = Registry(
+    "surrogate",
+    ENTRY_POINT_GROUP,
+    (Surrogate,),
+    SURROGATE_KINDS,
+    classes=lambda: _REGISTERED,
+    errors=lambda: _PLUGIN_ERRORS,
+    entry_points=lambda: _entry_points(),
+)
+
+
 @dataclass(frozen=True)
 class SurrogateInfo:
     """What a listing prints about one surrogate."""
@@ -538,112 +556,40 @@ class SurrogateInfo:
 
 def register_surrogate(name: str) -> Callable[[S], S]:
     """Class decorator: make a :class:`Surrogate` subclass available under ``name``."""
-    if not isinstance(name, str) or not name:
-        raise ConfigError("register_surrogate needs a non-empty name")
-
-    def decorate(cls: S) -> S:
-        _check_class(name, cls)
-        cls.name = name
-        _REGISTERED[name] = cls
-        return cls
-
-    return decorate
-
-
-def _check_class(name: str, cls: Any) -> None:
-    if not (inspect.isclass(cls) and issubclass(cls, Surrogate)):
-        raise ConfigError(f"surrogate {name!r} is not a Surrogate subclass (got {cls!r})")
-    if cls.kind not in SURROGATE_KINDS:
-        raise ConfigError(
-            f"surrogate {name!r} has kind {cls.kind!r}; known kinds: {', '.join(SURROGATE_KINDS)}"
-        )
-
-
-def _entry_points() -> dict[str, metadata.EntryPoint]:
-    return {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
-
-
-def _load(name: str, entry: metadata.EntryPoint) -> type[Surrogate]:
-    try:
-        cls = entry.load()
-    except Exception as exc:  # a plugin may fail in any way on import
-        message = f"surrogate plugin {name!r} ({entry.value}) failed to import: {type(exc).__name__}: {exc}"
-        _PLUGIN_ERRORS[name] = message
-        raise ConfigError(message) from exc
-    _check_class(name, cls)
-    cls.name = name
-    _REGISTERED[name] = cls
-    return cls
-
-
-def _all_names() -> list[str]:
-    return sorted(set(_REGISTERED) | set(_entry_points()))
+    return surrogate_registry.register(name)
 
 
 def list_surrogates(pattern: str = "*", *, kind: str | None = None) -> list[str]:
     """Registered surrogate names matching a shell-style ``pattern`` (and ``kind``), sorted.
 
-    Plugins that fail to import are left out when filtering by kind; :func:`plugin_errors`
-    says why.
+    Plugins that fail to import are left out; :func:`plugin_errors` says why.
     """
-    names = [n for n in _all_names() if fnmatch.fnmatchcase(n, pattern)]
-    if kind is None:
-        return names
-    if kind not in SURROGATE_KINDS:
-        raise ConfigError(f"unknown surrogate kind {kind!r} (known: {', '.join(SURROGATE_KINDS)})")
-    out = []
-    for name in names:
-        try:
-            if get_surrogate_class(name).kind == kind:
-                out.append(name)
-        except ConfigError:
-            continue
-    return out
+    return surrogate_registry.names(pattern, kind=kind)
 
 
 def plugin_errors() -> dict[str, str]:
     """Surrogate plugins that failed to import so far, with the error."""
-    return dict(_PLUGIN_ERRORS)
+    return surrogate_registry.plugin_errors()
 
 
 def get_surrogate_class(name: str) -> type[Surrogate]:
     """The class registered under ``name`` (importing its plugin on first use)."""
-    cls = _REGISTERED.get(name)
-    if cls is not None:
-        return cls
-    entry = _entry_points().get(name)
-    if entry is not None:
-        return _load(name, entry)
-    known = _all_names()
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise ConfigError(f"unknown surrogate {name!r}{hint} (known: {', '.join(known) or 'none'})")
+    return surrogate_registry.get(name)
 
 
 def create_surrogate(name: str, **hyperparameters: Any) -> Surrogate:
     """An unfitted instance of surrogate ``name`` with ``hyperparameters``."""
-    cls = get_surrogate_class(name)
-    known = cls.hyperparameters()
-    for key in hyperparameters:
-        if key not in known:
-            close = difflib.get_close_matches(key, list(known), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(
-                f"surrogate {name!r} has no hyperparameter {key!r}{hint} (known: {', '.join(known)})"
-            )
-    return cls(**hyperparameters)
+    return surrogate_registry.create(name, **hyperparameters)
 
 
 def surrogate_info(name: str) -> SurrogateInfo:
     """Kind, uncertainty, default hyperparameters, one-line summary and origin of a surrogate."""
     cls = get_surrogate_class(name)
-    doc = inspect.getdoc(cls) or ""
-    entry = _entry_points().get(name)
-    if entry is None:
-        source = f"registered in {cls.__module__}"
-    else:
-        dist = entry.dist.name if entry.dist is not None else "unknown"
-        source = f"entry point of {dist}"
     return SurrogateInfo(
-        name, cls.kind, cls.has_std, cls.hyperparameters(), doc.split("\n\n")[0].replace("\n", " "), source
+        name,
+        cls.kind,
+        cls.has_std,
+        cls.hyperparameters(),
+        surrogate_registry.summary(name),
+        surrogate_registry.source(name),
     )

@@ -77,6 +77,7 @@ from torch import nn
 from nasbench.errors import ConfigError, NasbenchError, TableError
 from nasbench.models import MacroConfig, build_model, count_cost
 from nasbench.space import ArchLike, CellSpace, get_space
+from nasbench.surrogate import Surrogate, check_choice, check_int
 from nasbench.table import Table, open_table
 from nasbench.train import Protocol, get_protocol
 
@@ -87,6 +88,7 @@ __all__ = [
     "PROXY_SCHEMA_VERSION",
     "ProxyFunction",
     "ProxyScores",
+    "ZeroCostProxy",
     "fisher",
     "flops",
     "grad_norm",
@@ -762,3 +764,63 @@ def score_table(
         "threads": 1,
     }
     return write_proxy_scores(table.path, scores, settings)
+
+
+# --------------------------------------------------------------------------- as a predictor
+
+
+class ZeroCostProxy(Surrogate):
+    """One zero-cost proxy as a predictor: the score of each network at initialisation.
+
+    Nothing is learned, so ``fit`` only records the space (its targets are checked and
+    ignored) and ``predict`` scores the architectures asked for, with the protocol's
+    macro skeleton and data (one batch of ``batch_size`` training images drawn with
+    ``seed``). Scores are on the proxy's own scale: judge them by rank correlation.
+    ``score_table`` / ``read_scores`` / ``scores_path`` let the command line score a
+    whole table and store the scores beside it without importing this module.
+    """
+
+    kind = "zero-cost"
+    has_std = False
+    score_table = staticmethod(score_table)
+    read_scores = staticmethod(read_proxy_scores)
+    scores_path = staticmethod(proxy_scores_path)
+    proxy_names: tuple[str, ...] = DEFAULT_PROXIES
+
+    def __init__(
+        self,
+        *,
+        proxy: str = "synflow",
+        protocol: str = "fmnist-cpu",
+        batch_size: int = 64,
+        data_dir: str | None = None,
+        space: CellSpace | str = "nb201",
+        seed: int = 0,
+    ) -> None:
+        super().__init__(space=space, seed=seed)
+        self.proxy = proxy
+        self.protocol = protocol
+        self.batch_size = batch_size
+        self.data_dir = data_dir
+        check_choice(self._label, "proxy", proxy, tuple(PROXIES))
+        check_int(self._label, "batch_size", batch_size, low=2, high=65_536)
+        try:
+            get_protocol(protocol)
+        except ConfigError as exc:
+            raise ConfigError(f"{self._label}: protocol: {exc}") from None
+
+    def _fit(self, indices: np.ndarray, y: np.ndarray) -> None:
+        self.protocol_ = get_protocol(self.protocol)
+        self.data_ = self.protocol_.load_data(self.data_dir)
+
+    def _predict(self, indices: np.ndarray, return_std: bool) -> tuple[np.ndarray, None]:
+        scores = score_architectures(
+            indices, self.protocol_, [self.proxy], self.batch_size, self.seed, self.data_, self.space_
+        )
+        return scores[self.proxy], None
+
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return {}, {}
+
+    def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self._fit(np.zeros(0, dtype=np.int64), np.zeros(0))

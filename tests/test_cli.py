@@ -40,6 +40,8 @@ SUBCOMMANDS = (
     "report",
     "demo",
     "card",
+    "surrogate",
+    "proxies",
 )
 
 

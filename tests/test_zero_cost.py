@@ -350,3 +350,20 @@ def test_write_checks_its_input(scored_table):
         write_proxy_scores(table_path, {"snip": np.zeros(size + 1)}, {"batch_size": 8, "seed": 0})
     with pytest.raises(ConfigError, match="seed"):
         write_proxy_scores(table_path, {"snip": np.zeros(size)}, {"batch_size": 8})
+
+
+# --------------------------------------------------------------------------- as a predictor
+
+
+def test_zero_cost_predictor_scores_what_score_architectures_scores(ordinary_scores, tmp_path):
+    from nasbench.surrogate import create_surrogate, load_surrogate
+
+    predictor = create_surrogate("zero-cost", proxy="nwot", protocol="tiny", batch_size=64, seed=0)
+    assert predictor.fit(ORDINARY, np.zeros(len(ORDINARY))) is predictor
+    assert np.array_equal(predictor.predict(ORDINARY), ordinary_scores["nwot"])
+    with pytest.raises(ConfigError, match="std"):
+        predictor.predict(ORDINARY, return_std=True)
+    loaded = load_surrogate(predictor.save(tmp_path / "nwot.surrogate"))
+    assert np.array_equal(loaded.predict(ORDINARY), ordinary_scores["nwot"])
+    with pytest.raises(ConfigError, match="protocol"):
+        create_surrogate("zero-cost", protocol="no-such-protocol")
