@@ -275,6 +275,10 @@ class Surrogate(abc.ABC):
     kind: ClassVar[str] = "architecture"
     name: ClassVar[str] = ""
     has_std: ClassVar[bool] = False
+    #: False for estimators that score architectures without learning from ``y`` (a
+    #: weight-sharing supernet trained on images): conformance then skips the check that
+    #: they rank a synthetic table's made-up targets.
+    learns_from_targets: ClassVar[bool] = True
 
     def __init__(self, *, space: CellSpace | str = "nb201", seed: int = 0) -> None:
         self.space = space

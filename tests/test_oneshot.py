@@ -1,0 +1,213 @@
+"""One-shot strategies and the weight-sharing surrogate on the digits ``tiny`` protocol:
+mechanics only (tiny budgets), not search quality."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from nasbench.errors import ConfigError
+from nasbench.oneshot import OneShotBudget, OneShotResult, OneShotStrategy, OneShotTask
+from nasbench.space import get_space
+from nasbench.supernet import Supernet
+from nasbench.surrogate import NotFittedError, get_surrogate_class, load_surrogate
+from nasbench.train import get_protocol
+from strategies.oneshot import DARTS, GDAS, ONE_SHOT_STRATEGIES
+from surrogates.weight_sharing import WeightSharingSurrogate, score_architectures
+
+PROTOCOL = get_protocol("tiny")
+SPACE = get_space("nb201")
+ONE_EPOCH = OneShotBudget(epochs=1)
+# Small enough that every strategy runs one epoch of the tiny protocol in about a second.
+SMALL: dict[str, dict[str, object]] = {
+    "darts-v1": {"batch_size": 128},
+    "darts-v2": {"batch_size": 128},
+    "gdas": {"batch_size": 128},
+    "rsps": {"batch_size": 128, "num_candidates": 8},
+    "spos": {"batch_size": 128, "population_size": 6, "iterations": 2, "parents": 3, "eval_images": 64},
+    "enas": {
+        "batch_size": 128,
+        "controller_steps": 2,
+        "controller_aggregate": 2,
+        "num_candidates": 4,
+        "eval_images": 64,
+    },
+}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def task():
+    return OneShotTask.from_protocol(PROTOCOL, space=SPACE, seed=0)
+
+
+@pytest.fixture(scope="module")
+def results(task) -> dict[str, tuple[OneShotResult, OneShotResult, OneShotStrategy]]:
+    """Two one-epoch runs of every strategy with the same seed, and the strategy that made
+    the second (shared by the tests)."""
+    out = {}
+    for name, cls in ONE_SHOT_STRATEGIES.items():
+        first = cls(**SMALL[name]).run(task, ONE_EPOCH)
+        strategy = cls(**SMALL[name])
+        out[name] = (first, strategy.run(task, ONE_EPOCH), strategy)
+    return out
+
+
+def test_registry_names_and_kind():
+    assert set(ONE_SHOT_STRATEGIES) == {"darts-v1", "darts-v2", "gdas", "rsps", "spos", "enas"}
+    for name, cls in ONE_SHOT_STRATEGIES.items():
+        assert issubclass(cls, OneShotStrategy) and cls.kind == "one-shot" and cls.name == name
+        assert (cls.__doc__ or "").strip(), name
+
+
+@pytest.mark.parametrize("name", sorted(ONE_SHOT_STRATEGIES))
+def test_result_is_valid_and_reproducible(name, results, complete_table):
+    first, second, _ = results[name]
+    SPACE.check(first.arch)
+    assert complete_table.row(first.arch) >= 0  # every architecture of the space has a row
+    assert first.epochs == 1 and first.trajectory.shape == (1, SPACE.num_edges, SPACE.num_ops)
+    np.testing.assert_allclose(first.trajectory.sum(axis=2), 1.0)
+    assert first.search_seconds > 0 and first.epoch_seconds.shape == (1,)
+    assert second.arch == first.arch
+    np.testing.assert_array_equal(second.trajectory, first.trajectory)
+    np.testing.assert_array_equal(second.train_loss, first.train_loss)
+    assert second.info == first.info
+    assert first.to_dict()["arch"] == str(first.arch)
+
+
+def test_seed_changes_the_run(task):
+    a = DARTS(batch_size=128, seed=1).run(task, ONE_EPOCH)
+    b = DARTS(batch_size=128, seed=2).run(task, ONE_EPOCH)
+    assert not np.array_equal(a.trajectory, b.trajectory)
+
+
+@pytest.mark.parametrize("name", ["darts-v1", "darts-v2", "gdas"])
+def test_architecture_weights_move(name, results, task):
+    result, _, strategy = results[name]
+    initial = Supernet.for_protocol(PROTOCOL, SPACE, seed=strategy.session_.init_seed).probabilities()
+    # a few Adam steps of 3e-4 move alpha by about 1e-3; the distribution follows
+    assert np.abs(result.trajectory[-1] - initial).max() > 1e-5
+    # with a larger step the search leaves uniform quickly
+    cls = ONE_SHOT_STRATEGIES[name]
+    fast = cls(**SMALL[name], arch_learning_rate=0.05).run(task, ONE_EPOCH)
+    assert np.abs(fast.trajectory[-1] - 1.0 / SPACE.num_ops).max() > 0.02
+
+
+def test_path_sampling_records_uniform_and_enas_its_policy(results):
+    for name in ("rsps", "spos"):
+        np.testing.assert_array_equal(results[name][0].trajectory, 1.0 / SPACE.num_ops)
+    assert len(results["rsps"][0].info["candidate_accuracy"]) == SMALL["rsps"]["num_candidates"]
+    enas = results["enas"][0]
+    assert not np.allclose(enas.trajectory, 1.0 / SPACE.num_ops)  # the controller's own
+    assert len(enas.info["candidate_indices"]) == SMALL["enas"]["num_candidates"]
+
+
+def test_trajectory_has_one_row_per_epoch_and_gdas_anneals(task):
+    strategy = GDAS(batch_size=256, epochs=5, tau_max=10.0, tau_min=0.1)
+    result = strategy.run(task, OneShotBudget(epochs=2))
+    assert result.trajectory.shape[0] == 2 and strategy.session_.planned_epochs == 2
+    assert strategy.temperature(0, 2) == 10.0 and strategy.temperature(1, 2) == pytest.approx(0.1)
+    assert strategy.temperature(2, 5) == pytest.approx(5.05)
+
+
+def test_seconds_budget_ends_the_search(task):
+    result = DARTS(batch_size=256, epochs=1000).run(task, OneShotBudget(seconds=3.0))
+    assert 1 <= result.epochs < 1000
+    assert result.epoch_seconds.sum() <= 3.0 + result.epoch_seconds[0]
+
+
+def test_hyperparameters_are_validated(task):
+    for name, cls in ONE_SHOT_STRATEGIES.items():
+        defaults = cls.hyperparameters()
+        assert "seed" not in defaults and defaults["epochs"] >= 1, name
+        assert repr(cls(**cls().get_params())) == repr(cls())
+        for key, default in defaults.items():
+            bad = [object()] + ([] if isinstance(default, str) else ["no-such-value"])
+            for value in bad:
+                with pytest.raises(ConfigError, match=key):
+                    cls(**{key: value})
+    with pytest.raises(ConfigError, match="seed"):
+        DARTS(seed=-1)
+    with pytest.raises(ConfigError, match="learning_rate_min"):
+        DARTS(learning_rate=0.01, learning_rate_min=0.1)
+    with pytest.raises(ConfigError, match="OneShotBudget"):
+        DARTS().search(task, None)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------- weight-sharing surrogate
+SURROGATE = {"epochs": 2, "eval_images": 64, "batch_size": 128}
+
+
+@pytest.fixture(scope="module")
+def surrogate() -> WeightSharingSurrogate:
+    model = WeightSharingSurrogate(**SURROGATE, seed=3)
+    assert model.fit([0, 1, 2], [1.0, 2.0, 3.0]) is model
+    return model
+
+
+def test_surrogate_registered():
+    assert get_surrogate_class("weight-sharing") is WeightSharingSurrogate
+    assert WeightSharingSurrogate.kind == "architecture" and not WeightSharingSurrogate.has_std
+
+
+def test_surrogate_fit_predict_save_load(surrogate, tmp_path):
+    with pytest.raises(NotFittedError):
+        WeightSharingSurrogate(**SURROGATE).predict([0])
+    indices = SPACE.unique_indices()[:: SPACE.num_unique // 12][:12]
+    predicted = surrogate.predict(indices)
+    assert predicted.dtype == np.float64 and predicted.shape == (12,)
+    assert np.all((predicted >= 0) & (predicted <= 100))
+    strings = [str(SPACE.from_index(int(i))) for i in indices]
+    np.testing.assert_array_equal(surrogate.predict(strings), predicted)
+    np.testing.assert_array_equal(surrogate.predict(indices[::-1]), predicted[::-1])
+    surrogate.save(tmp_path / "ws.nbs")
+    loaded = load_surrogate(tmp_path / "ws.nbs")
+    assert repr(loaded) == repr(surrogate)
+    np.testing.assert_array_equal(loaded.predict(indices), predicted)
+    again = WeightSharingSurrogate(**SURROGATE, seed=3).fit([5, 6], [0.0, 0.0])
+    np.testing.assert_array_equal(again.predict(indices), predicted)
+    with pytest.raises(ConfigError, match="std"):
+        surrogate.predict(indices, return_std=True)
+    with pytest.raises(ConfigError, match="y has shape"):
+        WeightSharingSurrogate(**SURROGATE).fit([0, 1], [1.0])
+
+
+def test_surrogate_scores_report_timing(surrogate):
+    scores = surrogate.score(SPACE.unique_indices()[:5])
+    assert scores.indices.shape == (5,) and scores.images == SURROGATE["eval_images"]
+    assert scores.seconds > 0 and scores.seconds_per_arch == pytest.approx(scores.seconds / 5)
+
+
+def test_surrogate_bn_recalibration_is_repeatable(task):
+    model = WeightSharingSurrogate(**SURROGATE, bn_recalibration=True, recalibration_batches=2)
+    model.fit([0, 1], [0.0, 0.0])
+    buffers = {k: v.clone() for k, v in model.supernet_.named_buffers()}
+    indices = SPACE.unique_indices()[100:104]
+    first = model.predict(indices)
+    np.testing.assert_array_equal(model.predict(indices[::-1])[::-1], first)
+    for name, value in model.supernet_.named_buffers():
+        assert torch.equal(value, buffers[name]), f"{name} changed by scoring"
+    data = task.data
+    plain = score_architectures(model.supernet_, indices, data.val_x[:64], data.val_y[:64])
+    assert plain.accuracy.shape == (4,)
+
+
+def test_surrogate_hyperparameters_are_validated():
+    for key, bad in (
+        ("protocol", "no-such-preset"),
+        ("protocol", {"no_such_field": 1}),
+        ("epochs", 0),
+        ("bn_recalibration", 1),
+        ("eval_images", 0),
+    ):
+        with pytest.raises(ConfigError, match=key):
+            WeightSharingSurrogate(**{key: bad})
+    WeightSharingSurrogate(protocol=PROTOCOL.to_dict())
