@@ -113,7 +113,6 @@ def test_more_training_data_ranks_better_and_runs_reproduce(table: Table) -> Non
             assert first[key] == second[key] or (math.isnan(first[key]) and math.isnan(second[key]))
 
 
-@register_surrogate("test-memoriser")
 class _Memoriser(Surrogate):
     """Predicts its training targets for seen classes and a constant elsewhere."""
 
@@ -130,7 +129,10 @@ class _Memoriser(Surrogate):
         self.seen_ = {}
 
 
-def test_training_classes_are_never_scored(table: Table) -> None:
+def test_training_classes_are_never_scored(table: Table, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Registered for this test only, so registry-wide suites never see it.
+    monkeypatch.setattr(surrogate_module, "_REGISTERED", dict(surrogate_module._REGISTERED))
+    register_surrogate("test-memoriser")(_Memoriser)
     report = evaluate_surrogate(table, "test-memoriser", [100], [0], time_predict_all=False)
     (row,) = report["rows"]
     # Every scored class is unseen, so the memoriser predicts a constant there.
