@@ -249,18 +249,25 @@ def cmd_init_table(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_settings(items: Sequence[str] | None) -> dict[str, Any]:
-    """``--set KEY=VALUE`` pairs; VALUE is read as JSON when it parses, else as a string."""
+def _parse_assignments(
+    items: Sequence[str] | None, option: str = "--set", key_name: str = "KEY"
+) -> dict[str, Any]:
+    """``OPTION KEY=VALUE`` pairs; VALUE is read as JSON when it parses, else as a string."""
     settings: dict[str, Any] = {}
     for item in items or ():
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"--set needs KEY=VALUE, got {item!r}")
+            raise ConfigError(f"{option} needs {key_name}=VALUE, got {item!r}")
         try:
             settings[key.strip()] = json.loads(raw)
         except ValueError:
             settings[key.strip()] = raw
     return settings
+
+
+def _parse_settings(items: Sequence[str] | None) -> dict[str, Any]:
+    """``--set KEY=VALUE`` pairs."""
+    return _parse_assignments(items)
 
 
 def _protocol_from_args(args: argparse.Namespace) -> Any:
@@ -542,17 +549,8 @@ def _parse_int_list(option: str, text: str, low: int) -> list[int]:
 
 
 def _parse_hyperparameters(items: Sequence[str] | None) -> dict[str, Any]:
-    """``--param KEY=VALUE`` items; VALUE is read as JSON when it parses, else as a string."""
-    params: dict[str, Any] = {}
-    for item in items or ():
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--param needs HYPERPARAMETER=VALUE, got {item!r}")
-        try:
-            params[key.strip()] = json.loads(raw)
-        except ValueError:
-            params[key.strip()] = raw
-    return params
+    """``--param HYPERPARAMETER=VALUE`` items of one surrogate."""
+    return _parse_assignments(items, "--param", "HYPERPARAMETER")
 
 
 def cmd_surrogate_list(args: argparse.Namespace) -> int:

@@ -16,7 +16,6 @@ validation and test splits are never touched, so the table's metrics stay held o
 from __future__ import annotations
 
 import abc
-import inspect
 import math
 import os
 import time
@@ -30,6 +29,7 @@ import torch.nn.functional as F
 
 from nasbench.datasets import DataSplits
 from nasbench.errors import ConfigError
+from nasbench.registry import signature_defaults
 from nasbench.space import Architecture, CellSpace, get_space
 from nasbench.strategy import check_int
 from nasbench.supernet import (
@@ -421,15 +421,7 @@ class OneShotStrategy(abc.ABC):
     @classmethod
     def hyperparameters(cls) -> dict[str, Any]:
         """Hyperparameter names and defaults, from ``__init__``'s signature (``seed`` excluded)."""
-        out: dict[str, Any] = {}
-        for parameter in inspect.signature(cls.__init__).parameters.values():
-            if parameter.name in ("self", "seed") or parameter.kind in (
-                parameter.VAR_POSITIONAL,
-                parameter.VAR_KEYWORD,
-            ):
-                continue
-            out[parameter.name] = None if parameter.default is parameter.empty else parameter.default
-        return out
+        return signature_defaults(cls, skip=("seed",))
 
     def get_params(self) -> dict[str, Any]:
         """Current hyperparameters (scikit-learn style), ``seed`` excluded."""

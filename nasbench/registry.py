@@ -41,6 +41,19 @@ def _hint(word: str, known: Iterable[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+def signature_defaults(cls: type, skip: Iterable[str] = ()) -> dict[str, Any]:
+    """Hyperparameter names and defaults of a plug-in class, read from ``__init__``'s
+    keyword signature (``self``, ``*args``/``**kwargs`` and ``skip`` left out; a parameter
+    without a default maps to None)."""
+    left_out = {"self", *skip}
+    out: dict[str, Any] = {}
+    for parameter in inspect.signature(cls.__init__).parameters.values():  # type: ignore[misc]
+        if parameter.name in left_out or parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            continue
+        out[parameter.name] = None if parameter.default is parameter.empty else parameter.default
+    return out
+
+
 class Registry(Generic[C]):
     """Classes of one family by name: registered with a decorator or found as entry points.
 

@@ -17,7 +17,6 @@ and code that is not packaged uses the decorator ``@register_strategy("my-search
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
@@ -27,7 +26,7 @@ import numpy as np
 
 from nasbench.benchmark import Benchmark, Budget, BudgetExhausted, Constraint, Result, Task
 from nasbench.errors import ConfigError, NasbenchError
-from nasbench.registry import Registry, installed_entry_points
+from nasbench.registry import Registry, installed_entry_points, signature_defaults
 from nasbench.space import Architecture
 from nasbench.table import Table
 
@@ -150,15 +149,7 @@ class Strategy:
     @classmethod
     def hyperparameters(cls) -> dict[str, Any]:
         """Hyperparameter names and defaults, from ``__init__``'s signature (``seed`` excluded)."""
-        out: dict[str, Any] = {}
-        for parameter in inspect.signature(cls.__init__).parameters.values():
-            if parameter.name in ("self", "seed") or parameter.kind in (
-                parameter.VAR_POSITIONAL,
-                parameter.VAR_KEYWORD,
-            ):
-                continue
-            out[parameter.name] = None if parameter.default is parameter.empty else parameter.default
-        return out
+        return signature_defaults(cls, skip=("seed",))
 
     def get_params(self) -> dict[str, Any]:
         """Current hyperparameters (scikit-learn style), ``seed`` excluded."""

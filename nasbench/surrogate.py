@@ -43,7 +43,6 @@ from __future__ import annotations
 import abc
 import contextlib
 import hashlib
-import inspect
 import io
 import json
 import os
@@ -57,7 +56,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 
 from nasbench.errors import ArchitectureError, ConfigError, NasbenchError
-from nasbench.registry import Registry, installed_entry_points
+from nasbench.registry import Registry, installed_entry_points, signature_defaults
 from nasbench.space import SPACE_PRESETS, Architecture, CellSpace
 from nasbench.strategy import check_choice, check_float, check_int
 
@@ -366,15 +365,7 @@ class Surrogate(abc.ABC):
     def hyperparameters(cls) -> dict[str, Any]:
         """Hyperparameter names and defaults, from ``__init__``'s signature (``space`` and
         ``seed`` included)."""
-        out: dict[str, Any] = {}
-        for parameter in inspect.signature(cls.__init__).parameters.values():
-            if parameter.name == "self" or parameter.kind in (
-                parameter.VAR_POSITIONAL,
-                parameter.VAR_KEYWORD,
-            ):
-                continue
-            out[parameter.name] = None if parameter.default is parameter.empty else parameter.default
-        return out
+        return signature_defaults(cls)
 
     def get_params(self, deep: bool = False) -> dict[str, Any]:
         """Current hyperparameters (scikit-learn style)."""
