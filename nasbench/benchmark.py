@@ -375,6 +375,13 @@ class Benchmark:
             return True
         return budget.seconds is not None and self.sim_seconds >= budget.seconds
 
+    def charge(self, seconds: float) -> None:
+        """Advance the clock by compute spent outside the benchmark (a one-shot search's
+        CPU seconds), without an evaluation."""
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds < math.inf:
+            raise ConfigError(f"seconds to charge must be a finite number >= 0, got {seconds!r}")
+        self.sim_seconds += float(seconds)
+
     def evaluate(self, arch: ArchLike, epochs: int | None = None) -> Result:
         """Train ``arch`` to ``epochs`` (default: all) in simulation and report its metrics."""
         if type(arch) is int and 0 <= arch < len(self._class_of):

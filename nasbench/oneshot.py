@@ -31,7 +31,7 @@ from nasbench.datasets import DataSplits
 from nasbench.errors import ConfigError
 from nasbench.registry import signature_defaults
 from nasbench.space import Architecture, CellSpace, get_space
-from nasbench.strategy import check_int
+from nasbench.strategy import check_int, strategy_registry
 from nasbench.supernet import (
     ArchitectureWeightsError,
     SearchDivergedError,
@@ -478,3 +478,8 @@ def train_uniform_paths(
                 correct += (logits.argmax(1) == targets).sum()
             count += int(targets.shape[0])
         session.record(uniform, float(loss_sum) / max(1, count), 100.0 * float(correct) / max(1, count))
+
+
+# One-shot strategies register in the strategy registry (entry-point group
+# ``nasbench.strategies``) beside the black-box ones, under their own kind.
+strategy_registry.allow(OneShotStrategy, ONE_SHOT_KIND)

@@ -42,6 +42,7 @@ __all__ = [
     "check_int",
     "create_strategy",
     "get_strategy_class",
+    "is_one_shot",
     "list_strategies",
     "plugin_errors",
     "register_strategy",
@@ -285,7 +286,19 @@ def list_strategies(pattern: str = "*", *, kind: str | None = None) -> list[str]
 
     Plugins that fail to import are left out; :func:`plugin_errors` says why.
     """
+    if kind == "one-shot":  # the one-shot base registers its kind when imported
+        import nasbench.oneshot  # noqa: F401
+
     return strategy_registry.names(pattern, kind=kind)
+
+
+def is_one_shot(name: str) -> bool:
+    """Whether strategy ``name`` is a one-shot (supernet) strategy, which trains for real
+    instead of asking the benchmark; False for a plugin that fails to import."""
+    try:
+        return get_strategy_class(name).kind == "one-shot"
+    except ConfigError:
+        return False
 
 
 def plugin_errors() -> dict[str, str]:

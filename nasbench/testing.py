@@ -43,6 +43,7 @@ def synthetic_table(
     test_shift: float = 0.0,
     failed_fraction: float = 0.0,
     devices: tuple[str, ...] = ("cpu-1t", "cpu-2t"),
+    protocol: str | None = None,
 ) -> Table:
     """Write and open a complete table with made-up but structured metrics.
 
@@ -50,7 +51,10 @@ def synthetic_table(
     term, so search has something to find; each seed adds noise; curves saturate with
     epochs; seconds, latency and memory grow with the cells' convolutions. ``test_shift``
     perturbs only the test metrics (a strategy's choices must not change with it), and
-    ``failed_fraction`` of the runs are recorded as diverged.
+    ``failed_fraction`` of the runs are recorded as diverged. ``protocol`` (a preset name)
+    records that protocol, its network and dataset as the table's, so one-shot strategies
+    can train a supernet on its real data and look their result up here (the metrics stay
+    made up).
     """
     space = get_space(space) if isinstance(space, str) else space
     rng = np.random.default_rng(seed)
@@ -93,12 +97,22 @@ def synthetic_table(
         "eval_seconds": 0.2 * train_seconds,
     }
     target = Path(path)
+    model: dict[str, Any] = {"name": "synthetic"}
+    dataset: dict[str, Any] = {"name": "synthetic", "seed": seed}
+    recorded: dict[str, Any] = {"name": "synthetic", "epochs": num_epochs, "seeds": list(seeds)}
+    if protocol is not None:
+        from nasbench.train import get_protocol
+
+        recipe = get_protocol(protocol)
+        model = recipe.model_config().to_dict()
+        dataset = {"name": recipe.dataset, "synthetic_metrics_seed": seed}
+        recorded = {**recipe.to_dict(), "epochs": num_epochs, "seeds": list(seeds)}
     writer = TableWriter.create(
         target,
         space=space,
-        model={"name": "synthetic"},
-        dataset={"name": "synthetic", "seed": seed},
-        protocol={"name": "synthetic", "epochs": num_epochs, "seeds": list(seeds)},
+        model=model,
+        dataset=dataset,
+        protocol=recorded,
         seeds=seeds,
         num_epochs=num_epochs,
         params=params,

@@ -211,3 +211,51 @@ def test_surrogate_hyperparameters_are_validated():
         with pytest.raises(ConfigError, match=key):
             WeightSharingSurrogate(**{key: bad})
     WeightSharingSurrogate(protocol=PROTOCOL.to_dict())
+
+
+# --------------------------------------------------------------------------- registry and runner
+
+
+def test_one_shot_strategies_are_registered_beside_the_black_box_ones() -> None:
+    from nasbench.demo import builtin_strategies
+    from nasbench.strategy import get_strategy_class, is_one_shot, list_strategies, strategy_info
+
+    assert list_strategies(kind="one-shot") == sorted(ONE_SHOT_STRATEGIES)
+    for name, cls in ONE_SHOT_STRATEGIES.items():
+        assert get_strategy_class(name) is cls and is_one_shot(name)
+    assert strategy_info("darts-v1").kind == "one-shot"
+    assert not is_one_shot("re") and not is_one_shot("no-such-strategy")
+    assert not set(builtin_strategies()) & set(ONE_SHOT_STRATEGIES)  # the demo stays black-box
+
+
+def test_runner_puts_a_one_shot_search_on_the_leaderboard(tmp_path) -> None:
+    import csv
+
+    from nasbench.benchmark import Budget
+    from nasbench.runner import _check_names, compare
+    from nasbench.testing import synthetic_table
+
+    table = synthetic_table(tmp_path / "tiny.h5", protocol="tiny")
+    assert not set(_check_names("all")) & set(ONE_SHOT_STRATEGIES)  # by name only
+    summary = compare(
+        [table.path],
+        ["rsps", "rs"],
+        1,
+        Budget(evaluations=10),
+        tmp_path / "out",
+        params={"rsps": {"epochs": 1, "num_candidates": 4, "batch_size": 128}},
+        progress=False,
+    )
+    assert summary.runs_ok == 2, summary.errors
+    with open(tmp_path / "out" / "runs.csv", newline="") as handle:
+        runs = {row["strategy"]: row for row in csv.DictReader(handle)}
+    row = runs["rsps"]
+    assert row["kind"] == "one-shot" and row["status"] == "ok" and row["evaluations"] == "1"
+    index = int(row["final_index"])
+    assert table.space.index(row["final_arch"]) == index
+    # Charged the search's CPU seconds on top of the tabulated training of its result.
+    from nasbench.benchmark import Benchmark
+
+    training = Benchmark(table, seed=0).evaluate(index).cost_seconds
+    assert float(row["sim_seconds"]) > training + 0.05
+    assert float(row["final_test_acc"]) == pytest.approx(table.query(index, "test_acc"))
