@@ -390,7 +390,7 @@ def test_overwrite_replaces_the_whole_directory(tables: dict[str, Path], tmp_pat
 
 def test_api_rejects_bad_input_before_running(tables: dict[str, Path], tmp_path: Path) -> None:
     cases: list[tuple[dict[str, Any], str]] = [
-        ({"strategies": ["rss"]}, "did you mean 'rs'"),
+        ({"strategies": ["rs_"]}, "did you mean 'rs'"),
         ({"strategies": []}, "non-empty"),
         ({"params": {"rs": {"dedup": "class"}}}, "did you mean 'deduplicate'"),
         ({"params": {"rs": {"deduplicate": 3}}}, "deduplicate"),
@@ -444,7 +444,7 @@ def bad_inputs(tables: dict[str, Path], tmp_path: Path) -> list[tuple[list[Any],
     garbage.write_bytes(b"this is not an HDF5 file\n" * 10)
     synth = tables["synth"]
     return [
-        (["--strategies", "rss"], ("unknown strategy 'rss'", "did you mean 'rs'")),
+        (["--strategies", "rs_"], ("unknown strategy 'rs_'", "did you mean 'rs'")),
         (["--param", "rs.dedup=class"], ("no hyperparameter 'dedup'", "did you mean 'deduplicate'")),
         (["--param", "rs.deduplicate=sometimes"], ("deduplicate", "sometimes")),
         (["--param", "re.population_size=5"], ("'re'", "not compared")),

@@ -163,7 +163,7 @@ def test_registry_fixture_restores_the_real_registry() -> None:
 
 @pytest.mark.parametrize("thing", [dict, int, Counting(), "Counting", None])
 def test_register_rejects_non_strategies(plugins: dict[str, Any], thing: Any) -> None:
-    with pytest.raises(ConfigError, match="not a Strategy subclass"):
+    with pytest.raises(ConfigError, match="is not a Strategy"):
         register_strategy("bad-thing")(thing)
     assert "bad-thing" not in strategy_module._REGISTERED
     assert "bad-thing" not in list_strategies()
@@ -188,8 +188,8 @@ def test_register_needs_a_name(name: Any) -> None:
 # --------------------------------------------------------------------- lookup
 def test_unknown_strategy_suggests_the_closest() -> None:
     with pytest.raises(ConfigError, match="did you mean 'rs'") as info:
-        create_strategy("rss")
-    assert "'rss'" in str(info.value)
+        create_strategy("rs_")
+    assert "'rs_'" in str(info.value)
     with pytest.raises(ConfigError, match="known:") as info:
         get_strategy_class("qqqqqqqq-zz")
     assert "did you mean" not in str(info.value)
@@ -293,7 +293,7 @@ def test_broken_plugin_left_out_of_listing(plugins: dict[str, Any]) -> None:
 def test_plugin_that_is_not_a_strategy(plugins: dict[str, Any]) -> None:
     plugins["odd-dict"] = metadata.EntryPoint("odd-dict", "collections:OrderedDict", ENTRY_POINT_GROUP)
     plugins["no-attr"] = metadata.EntryPoint("no-attr", "strategies.random_search:Nope", ENTRY_POINT_GROUP)
-    with pytest.raises(ConfigError, match="not a Strategy subclass"):
+    with pytest.raises(ConfigError, match="is not a Strategy"):
         get_strategy_class("odd-dict")
     with pytest.raises(ConfigError, match="AttributeError"):
         get_strategy_class("no-attr")
