@@ -137,6 +137,28 @@ def synthetic_table(
     return open_table(target)
 
 
+def _check_bad_hyperparameters(label: str, defaults: dict[str, Any], create: Any) -> None:
+    """Every hyperparameter rejects a wrong type (and a stray string where the default is
+    not free text) with a ConfigError naming it; an unknown name is rejected too."""
+    for name, default in defaults.items():
+        bad_values: list[Any] = [object()]
+        if default is not None and not isinstance(default, str):  # None may mean free text
+            bad_values.append("no-such-value")
+        for bad in bad_values:
+            try:
+                create(label, **{name: bad})
+            except ConfigError as exc:
+                assert name in str(exc), f"the error does not name {name!r}: {exc}"
+            else:
+                raise AssertionError(f"{label}: {name}={bad!r} was accepted")
+    try:
+        create(label, no_such_hyperparameter=1)
+    except ConfigError as exc:
+        assert "no_such_hyperparameter" in str(exc)
+    else:
+        raise AssertionError("an unknown hyperparameter was accepted")
+
+
 def _trials(benchmark: Benchmark) -> list[tuple[int, int]]:
     data = benchmark.trajectory()
     return list(zip(data["index"].tolist(), data["epochs"].tolist(), strict=True))
@@ -209,24 +231,9 @@ class StrategyConformance:
             assert np.all(data["epochs"] == table.num_epochs)
 
     def test_bad_hyperparameters_rejected(self) -> None:
-        cls = get_strategy_class(self.strategy_name)
-        for name, default in cls.hyperparameters().items():
-            bad_values: list[Any] = [object()]
-            if default is not None and not isinstance(default, str):  # None may mean free text
-                bad_values.append("no-such-value")
-            for bad in bad_values:
-                try:
-                    create_strategy(self.strategy_name, **{name: bad})
-                except ConfigError as exc:
-                    assert name in str(exc), f"the error does not name {name!r}: {exc}"
-                else:
-                    raise AssertionError(f"{self.strategy_name}: {name}={bad!r} was accepted")
-        try:
-            create_strategy(self.strategy_name, no_such_hyperparameter=1)
-        except ConfigError as exc:
-            assert "no_such_hyperparameter" in str(exc)
-        else:
-            raise AssertionError("an unknown hyperparameter was accepted")
+        _check_bad_hyperparameters(
+            self.strategy_name, get_strategy_class(self.strategy_name).hyperparameters(), create_strategy
+        )
 
     def test_params_round_trip(self) -> None:
         strategy = create_strategy(self.strategy_name, seed=2, **self.hyperparameters)
@@ -424,24 +431,9 @@ class SurrogateConformance:
     def test_bad_hyperparameters_rejected(self) -> None:
         from nasbench.surrogate import create_surrogate, get_surrogate_class
 
-        cls = get_surrogate_class(self.surrogate_name)
-        for name, default in cls.hyperparameters().items():
-            bad_values: list[Any] = [object()]
-            if default is not None and not isinstance(default, str):  # None may mean free text
-                bad_values.append("no-such-value")
-            for bad in bad_values:
-                try:
-                    create_surrogate(self.surrogate_name, **{name: bad})
-                except ConfigError as exc:
-                    assert name in str(exc), f"the error does not name {name!r}: {exc}"
-                else:
-                    raise AssertionError(f"{self.surrogate_name}: {name}={bad!r} was accepted")
-        try:
-            create_surrogate(self.surrogate_name, no_such_hyperparameter=1)
-        except ConfigError as exc:
-            assert "no_such_hyperparameter" in str(exc)
-        else:
-            raise AssertionError("an unknown hyperparameter was accepted")
+        _check_bad_hyperparameters(
+            self.surrogate_name, get_surrogate_class(self.surrogate_name).hyperparameters(), create_surrogate
+        )
 
     def test_params_round_trip(self) -> None:
         model = self._create(seed=2)
