@@ -42,7 +42,14 @@ import numpy as np
 import pandas as pd
 
 from nasbench.errors import NasbenchError
-from nasbench.runner import FORMAT, PARETO_COLUMNS, RUNS_COLUMNS, TRAJECTORY_FILE_COLUMNS
+from nasbench.runner import (
+    ARCHITECTURE_WEIGHT_COLUMNS,
+    FORMAT,
+    ONE_SHOT_COLUMNS,
+    PARETO_COLUMNS,
+    RUNS_COLUMNS,
+    TRAJECTORY_FILE_COLUMNS,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -64,8 +71,18 @@ __all__ = [
 RESULTS_FORMAT = FORMAT
 RUN_COLUMNS = RUNS_COLUMNS
 TRAJECTORY_CSV_COLUMNS = TRAJECTORY_FILE_COLUMNS
-_TEXT_COLUMNS = ("table", "strategy", "kind", "status", "final_arch", "objective", "constraint")
-_RESULT_FILES = ("config.json", "runs.csv", "trajectories.csv", "pareto.csv", "errors.json")
+_TEXT_COLUMNS = ("table", "strategy", "kind", "status", "final_arch", "objective", "constraint", "edge", "op")
+#: Columns a results directory written before they existed lacks; read as empty.
+_OPTIONAL_COLUMNS = ("search_seconds",)
+_RESULT_FILES = (
+    "config.json",
+    "runs.csv",
+    "trajectories.csv",
+    "pareto.csv",
+    "one_shot.csv",
+    "architecture_weights.csv",
+    "errors.json",
+)
 
 #: Significance level of every test in the report.
 ALPHA = 0.05
@@ -101,6 +118,9 @@ class Results:
     trajectories: pd.DataFrame
     pareto: pd.DataFrame
     errors: list[dict[str, Any]]
+    #: One-shot runs: per-epoch supernet records and architecture weights (empty without any).
+    one_shot: pd.DataFrame
+    architecture_weights: pd.DataFrame
     #: sha256 of every result file that was read, by file name.
     checksums: dict[str, str]
 
@@ -123,6 +143,9 @@ def _read_csv(path: Path, columns: Sequence[str], *, required: bool) -> tuple[pd
         )
     except (ValueError, UnicodeDecodeError) as exc:  # ParserError and EmptyDataError are ValueErrors
         raise ResultsError(f"{path}: not a readable CSV file ({exc})") from None
+    for name in _OPTIONAL_COLUMNS:  # added after results format 1 was first written
+        if name in columns and name not in frame.columns:
+            frame[name] = np.nan
     missing = [name for name in columns if name not in frame.columns]
     if missing:
         raise ResultsError(f"{path}: missing columns {', '.join(missing)}")
@@ -176,6 +199,14 @@ def load_results(results_dir: str | Path) -> Results:
     pareto, digest = _read_csv(directory / "pareto.csv", PARETO_COLUMNS, required=False)
     if digest is not None:
         checksums["pareto.csv"] = digest
+    one_shot, digest = _read_csv(directory / "one_shot.csv", ONE_SHOT_COLUMNS, required=False)
+    if digest is not None:
+        checksums["one_shot.csv"] = digest
+    weights, digest = _read_csv(
+        directory / "architecture_weights.csv", ARCHITECTURE_WEIGHT_COLUMNS, required=False
+    )
+    if digest is not None:
+        checksums["architecture_weights.csv"] = digest
     errors: list[dict[str, Any]] = []
     errors_path = directory / "errors.json"
     if errors_path.is_file():
@@ -187,7 +218,7 @@ def load_results(results_dir: str | Path) -> Results:
         if not isinstance(errors, list) or not all(isinstance(item, dict) for item in errors):
             raise ResultsError(f"{errors_path}: expected a list of error records")
         checksums["errors.json"] = hashlib.sha256(raw).hexdigest()
-    return Results(directory, config, runs, trajectories, pareto, errors, checksums)
+    return Results(directory, config, runs, trajectories, pareto, errors, one_shot, weights, checksums)
 
 
 # --------------------------------------------------------------------- analysis
@@ -441,7 +472,7 @@ class _Image:
     alt: str
     caption: str
     png: bytes
-    plot: str  # kind of plot: anytime, critical-difference, pareto
+    plot: str  # kind of plot: anytime, critical-difference, pareto, weights
 
 
 @dataclass(frozen=True)
@@ -1065,6 +1096,120 @@ def _pareto_section(document: _Document, results: Results, palette: _Palette) ->
             )  # fmt: skip
 
 
+#: Ops without weights: a cell made of them is the collapse one-shot studies warn about.
+PARAMETER_FREE_OPS = frozenset({"none", "skip_connect", "avg_pool_3x3", "max_pool_3x3"})
+
+
+def _arch_ops(text: str) -> list[str]:
+    """The ops of an architecture string ``|op~0|+|op~0|op~1|+...``, in edge order."""
+    return [term.split("~", 1)[0] for term in text.split("|") if "~" in term]
+
+
+def _weights_figure(title: str, frame: pd.DataFrame) -> bytes:
+    """One panel per edge: each op's architecture weight against epoch, the mean over seeds
+    (line) and the range over seeds (band)."""
+    edges = list(dict.fromkeys(frame["edge"]))
+    ops = list(dict.fromkeys(frame["op"]))
+    columns = min(3, len(edges))
+    rows = math.ceil(len(edges) / columns)
+    figure = _new_figure(3.0 * columns, 2.2 * rows + 0.6)
+    grid = figure.subplots(rows, columns, squeeze=False, sharex=True, sharey=True)
+    colours = _matplotlib().colormaps["tab10"].colors
+    for position, edge in enumerate(edges):
+        axes = grid[position // columns][position % columns]
+        on_edge = frame[frame["edge"] == edge]
+        for k, op in enumerate(ops):
+            table = on_edge[on_edge["op"] == op].pivot_table(index="epoch", columns="seed", values="weight")
+            epochs = table.index.to_numpy(dtype=np.float64) + 1.0
+            values = table.to_numpy(dtype=np.float64)
+            colour = colours[k % len(colours)]
+            axes.plot(epochs, np.nanmean(values, axis=1), color=colour, label=op, linewidth=1.4)
+            if values.shape[1] > 1:
+                low, high = np.nanmin(values, axis=1), np.nanmax(values, axis=1)
+                axes.fill_between(epochs, low, high, color=colour, alpha=0.15, linewidth=0)
+        axes.set_title(f"edge {edge}", fontsize=9)
+        axes.set_ylim(0.0, 1.0)
+    for position in range(len(edges), rows * columns):
+        grid[position // columns][position % columns].set_visible(False)
+    for axes in grid[-1]:
+        axes.set_xlabel("epoch")
+    for line in grid:
+        line[0].set_ylabel("weight")
+    handles, labels = grid[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside upper center", ncols=min(len(ops), 5), fontsize=8)
+    figure.suptitle(title, fontsize=10)
+    return _png(figure)
+
+
+def _one_shot_section(document: _Document, results: Results) -> None:
+    """One-shot runs: what each search cost and returned, and how its architecture
+    distribution moved epoch by epoch."""
+    runs = results.runs[results.runs["kind"] == "one-shot"]
+    if not len(runs):
+        return
+    document.heading(2, "One-shot strategies")
+    document.paragraph(
+        "One-shot strategies train a supernet instead of each architecture. Each run is charged the "
+        "CPU seconds its search took plus the tabulated training of the architecture it returns, "
+        "whose test accuracy is then read from the table; they are ranked with the black-box "
+        "strategies above. Parameter-free edges: edges whose op has no weights "
+        f"({', '.join(sorted(PARAMETER_FREE_OPS))}); a cell made only of them is the collapse "
+        "reported for DARTS on NAS-Bench-201."
+    )
+    epochs = results.one_shot.groupby(["table", "strategy", "seed"]).size()
+    rows = []
+    for (table, strategy), group in runs.groupby(["table", "strategy"], sort=True):
+        ok = group[group["status"] == "ok"]
+        archs = [text for text in ok["final_arch"] if text]
+        counts = pd.Series(archs, dtype=object).value_counts(sort=True) if archs else pd.Series(dtype=int)
+        free = [sum(op in PARAMETER_FREE_OPS for op in _arch_ops(text)) for text in archs]
+        run_epochs = [int(epochs.get((table, strategy, int(seed)), 0)) for seed in ok["seed"]]
+        top = f"{counts.index[0]} ({int(counts.iloc[0])}x)" if len(counts) else ""
+        rows.append(
+            (
+                str(table),
+                str(strategy),
+                f"{len(ok)} / {len(group)}",
+                _number(float(np.median(run_epochs)), 0) if run_epochs else "",
+                _number(float(np.median(ok["search_seconds"])), 1) if len(ok) else "",
+                _mean_sd(ok["final_test_acc"].to_numpy(dtype=np.float64)),
+                _number(float(np.median(ok["final_regret"])), 3) if len(ok) else "",
+                _number(float(np.mean(free)), 1) if free else "",
+                str(len(counts)),
+                top,
+            )
+        )
+    document.table(
+        ("table", "strategy", "runs ok / total", "epochs (median)", "search CPU s (median)",
+         "test acc % (mean ± sd)", "regret pp (median)", "parameter-free edges (mean)",
+         "distinct results", "most frequent result"),
+        rows,
+        (False, False, True, True, True, True, True, True, True, False),
+    )  # fmt: skip
+    weights = results.architecture_weights
+    if not len(weights):
+        return
+    document.heading(3, "Architecture-weight trajectories")
+    document.paragraph(
+        "Per edge, the probability each op receives after every epoch of the search: the softmax of "
+        "the architecture parameters (DARTS, GDAS) or the controller's policy (ENAS); mean over seeds "
+        "(line) and range (band). Path-sampling methods (RSPS, SPOS) sample uniformly, so their "
+        "distribution stays flat and is not drawn."
+    )
+    for (table, strategy), frame in weights.groupby(["table", "strategy"], sort=True):
+        spread = frame.groupby(["edge", "op"])["weight"].agg(lambda v: float(np.ptp(v)))
+        if float(spread.max()) < 1e-9:  # never moved from uniform: nothing to see
+            continue
+        title = f"{strategy} on {table}: architecture weights"
+        document.image(
+            f"weights-{table}-{strategy}",
+            title,
+            f"Architecture weights of {strategy} on {table}, per edge and op, against epoch.",
+            _weights_figure(title, frame),
+            "weights",
+        )
+
+
 def _run_keys(frame: pd.DataFrame) -> set[tuple[str, str, int]]:
     """(table, strategy, seed) of every row."""
     columns = (frame["table"], frame["strategy"], frame["seed"])
@@ -1357,6 +1502,7 @@ def _build_document(results: Results) -> _Document:
             best.get(table),
         )
     _pareto_section(document, results, palette)
+    _one_shot_section(document, results)
     constrained = [c for c in comparisons if c.constraint]
     if constrained:
         document.heading(2, "Constrained runs")

@@ -8,11 +8,14 @@ existing Dask cluster (``scheduler="tcp://host:8786"``), and writes::
     DIR/runs.csv           one row per run: status, incumbent, its test accuracy and regret
     DIR/trajectories.csv   one row per evaluation of every successful run
     DIR/pareto.csv         multi-objective runs: the non-dominated architectures they found
+    DIR/one_shot.csv       one-shot runs: the supernet's training loss, accuracy and CPU seconds per epoch
+    DIR/architecture_weights.csv  one-shot runs: the architecture distribution per epoch, edge and op
     DIR/errors.json        the runs that raised, with a one-line error and the traceback
     DIR/timing.json        wall seconds per run and in total
 
 Everything except ``timing.json`` is byte-identical for the same configuration and seeds,
-whichever way the jobs ran: floats are written with ``repr`` (round-trip exact), rows are
+whichever way the jobs ran (one-shot runs excepted: they train a supernet for real and are
+charged its measured CPU seconds): floats are written with ``repr`` (round-trip exact), rows are
 sorted, and a missing value (a NaN, or a final incumbent a failed run never had) is an
 empty field. Rows of a failed run leave ``evaluations``, ``sim_seconds`` and every
 ``final_*`` field empty.
@@ -62,8 +65,10 @@ from nasbench.strategy import (
 from nasbench.table import STATUS_PENDING, Table, open_table
 
 __all__ = [
+    "ARCHITECTURE_WEIGHT_COLUMNS",
     "ERRORS_FILE",
     "FORMAT",
+    "ONE_SHOT_COLUMNS",
     "PARETO_COLUMNS",
     "RESULT_FILES",
     "RUNS_COLUMNS",
@@ -91,6 +96,7 @@ RUNS_COLUMNS: tuple[str, ...] = (
     "final_regret",
     "objective",
     "constraint",
+    "search_seconds",
 )
 TRAJECTORY_FILE_COLUMNS: tuple[str, ...] = ("table", "strategy", "seed", *TRAJECTORY_COLUMNS)
 PARETO_COLUMNS: tuple[str, ...] = (
@@ -103,6 +109,16 @@ PARETO_COLUMNS: tuple[str, ...] = (
     "test_acc",
     "objective_value",
 )
+ONE_SHOT_COLUMNS: tuple[str, ...] = (
+    "table",
+    "strategy",
+    "seed",
+    "epoch",
+    "train_loss",
+    "train_acc",
+    "epoch_seconds",
+)
+ARCHITECTURE_WEIGHT_COLUMNS: tuple[str, ...] = ("table", "strategy", "seed", "epoch", "edge", "op", "weight")
 ERRORS_FILE = "errors.json"
 #: Every file of a results directory; all but timing.json are reproducible byte for byte.
 RESULT_FILES: tuple[str, ...] = (
@@ -110,6 +126,8 @@ RESULT_FILES: tuple[str, ...] = (
     "runs.csv",
     "trajectories.csv",
     "pareto.csv",
+    "one_shot.csv",
+    "architecture_weights.csv",
     ERRORS_FILE,
     "timing.json",
 )
@@ -248,11 +266,16 @@ def _pareto(benchmark: Benchmark, objective: str) -> list[tuple[int, float, floa
     return front
 
 
-def _run_one_shot(strategy: Any, table: Any, seed: int, budget: Budget) -> Benchmark:
+def _run_one_shot(strategy: Any, table: Any, seed: int, budget: Budget) -> tuple[Benchmark, dict[str, Any]]:
     """A one-shot search for real on the table's protocol and data, then the architecture
     it returns evaluated in the table: the clock is charged the search's CPU seconds plus
     the tabulated training of that architecture (its accuracy is known only once trained).
-    A seconds budget caps the search's CPU seconds; without one, the strategy's own epochs."""
+    A seconds budget caps the search's CPU seconds; without one, the strategy's own epochs.
+
+    Returns the benchmark and the search's record: ``search_seconds``, per-epoch rows
+    ``(epoch, train_loss, train_acc, epoch_seconds)`` and architecture-weight rows
+    ``(epoch, edge, op, weight)``; edges are named ``"target<-source"``.
+    """
     from nasbench.oneshot import OneShotBudget, OneShotTask
 
     if not isinstance(table, Table):
@@ -265,12 +288,33 @@ def _run_one_shot(strategy: Any, table: Any, seed: int, budget: Budget) -> Bench
     if budget.seconds is not None:
         one_shot_budget = OneShotBudget(seconds=budget.seconds)
     else:
-        one_shot_budget = OneShotBudget(epochs=getattr(strategy, "epochs", None))
+        epochs = getattr(strategy, "epochs", None)
+        if epochs is None:
+            raise ConfigError(
+                f"{strategy.name}: a one-shot strategy without an 'epochs' hyperparameter needs a seconds "
+                "budget (--budget-seconds)"
+            )
+        one_shot_budget = OneShotBudget(epochs=epochs)
     result = strategy.run(task, one_shot_budget)
     benchmark = Benchmark(table, seed=seed)
     benchmark.charge(result.search_seconds)
     benchmark.evaluate(result.arch)
-    return benchmark
+    space = table.space
+    edges = [f"{target}<-{source}" for source, target in space.edges]
+    epochs = [
+        [epoch, float(loss), float(accuracy), float(seconds)]
+        for epoch, (loss, accuracy, seconds) in enumerate(
+            zip(result.train_loss, result.train_acc, result.epoch_seconds, strict=True)
+        )
+    ]
+    weights = [
+        [epoch, edges[edge], space.ops[op], float(result.trajectory[epoch, edge, op])]
+        for epoch in range(result.trajectory.shape[0])
+        for edge in range(space.num_edges)
+        for op in range(space.num_ops)
+    ]
+    record = {"search_seconds": float(result.search_seconds), "epochs": epochs, "weights": weights}
+    return benchmark, record
 
 
 def run_job(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -296,8 +340,9 @@ def run_job(payload: Mapping[str, Any]) -> dict[str, Any]:
         budget = Budget(**payload["budget"])
         strategy = create_strategy(name, seed=seed, **payload["params"])
         kind = strategy.kind
+        one_shot: dict[str, Any] | None = None
         if kind == "one-shot":
-            benchmark = _run_one_shot(strategy, table, seed, budget)
+            benchmark, one_shot = _run_one_shot(strategy, table, seed, budget)
             objective = None
         else:
             source = _benchmark(table, seed, bool(payload.get("surrogate_noise", False)))
@@ -310,6 +355,7 @@ def run_job(payload: Mapping[str, Any]) -> dict[str, Any]:
             "sim_seconds": float(benchmark.sim_seconds),
             "objective": "" if objective is None else str(objective),
             "constraint": "" if benchmark.constraint is None else str(benchmark.constraint),
+            "search_seconds": None if one_shot is None else one_shot["search_seconds"],
         }
         if rows and rows[-1][TRAJECTORY_COLUMNS.index("incumbent_index")] >= 0:
             last = dict(zip(TRAJECTORY_COLUMNS, rows[-1], strict=True))
@@ -337,6 +383,7 @@ def run_job(payload: Mapping[str, Any]) -> dict[str, Any]:
         "run": run,
         "trajectory": rows,
         "pareto": pareto,
+        "one_shot": one_shot,
         "seconds": time.perf_counter() - started,
     }
 
@@ -737,6 +784,8 @@ def compare(
     runs_rows: list[list[Any]] = []
     trajectory_rows: list[list[Any]] = []
     pareto_rows: list[list[Any]] = []
+    one_shot_rows: list[list[Any]] = []
+    weight_rows: list[list[Any]] = []
     errors: list[dict[str, Any]] = []
     timing_runs: list[dict[str, Any]] = []
     for key in sorted(outcomes):
@@ -785,12 +834,17 @@ def compare(
                 run.get("final_regret"),
                 run["objective"],
                 run["constraint"],
+                run.get("search_seconds"),
             ]
         )
         trajectory_rows.extend([table_name, strategy_name, seed, *row] for row in outcome["trajectory"])
         pareto_rows.extend(
             [table_name, strategy_name, seed, run["objective"], *point] for point in outcome["pareto"]
         )
+        if outcome.get("one_shot"):
+            record = outcome["one_shot"]
+            one_shot_rows.extend([table_name, strategy_name, seed, *row] for row in record["epochs"])
+            weight_rows.extend([table_name, strategy_name, seed, *row] for row in record["weights"])
     summary.errors = errors
     summary.wall_seconds = time.perf_counter() - started
     timing = {
@@ -804,6 +858,8 @@ def compare(
         "runs.csv": _csv(RUNS_COLUMNS, runs_rows),
         "trajectories.csv": _csv(TRAJECTORY_FILE_COLUMNS, trajectory_rows),
         "pareto.csv": _csv(PARETO_COLUMNS, pareto_rows),
+        "one_shot.csv": _csv(ONE_SHOT_COLUMNS, one_shot_rows),
+        "architecture_weights.csv": _csv(ARCHITECTURE_WEIGHT_COLUMNS, weight_rows),
         ERRORS_FILE: _json_text(errors),
         "timing.json": _json_text(timing),
     }

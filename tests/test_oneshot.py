@@ -259,3 +259,92 @@ def test_runner_puts_a_one_shot_search_on_the_leaderboard(tmp_path) -> None:
     training = Benchmark(table, seed=0).evaluate(index).cost_seconds
     assert float(row["sim_seconds"]) > training + 0.05
     assert float(row["final_test_acc"]) == pytest.approx(table.query(index, "test_acc"))
+
+
+def test_runner_records_architecture_weights_and_the_report_plots_them(tmp_path) -> None:
+    import csv
+
+    from nasbench.benchmark import Budget
+    from nasbench.report import write_report
+    from nasbench.runner import ARCHITECTURE_WEIGHT_COLUMNS, ONE_SHOT_COLUMNS, compare
+    from nasbench.testing import synthetic_table
+
+    table = synthetic_table(tmp_path / "tiny.h5", protocol="tiny")
+    params = {"darts-v1": {"epochs": 2, "batch_size": 128}, "rsps": {"epochs": 1, **SMALL["rsps"]}}
+    summary = compare(
+        [table.path], ["darts-v1", "rsps", "rs"], 2, Budget(evaluations=10), tmp_path / "out",
+        params=params, progress=False,
+    )  # fmt: skip
+    assert summary.runs_ok == 6, summary.errors
+    with open(tmp_path / "out" / "one_shot.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert tuple(rows[0]) == ONE_SHOT_COLUMNS
+    assert sorted((r["strategy"], r["seed"], r["epoch"]) for r in rows) == sorted(
+        [("darts-v1", s, e) for s in "01" for e in "01"] + [("rsps", s, "0") for s in "01"]
+    )
+    with open(tmp_path / "out" / "architecture_weights.csv", newline="") as handle:
+        weights = list(csv.DictReader(handle))
+    assert tuple(weights[0]) == ARCHITECTURE_WEIGHT_COLUMNS
+    assert len(weights) == (2 * 2 + 2 * 1) * SPACE.num_edges * SPACE.num_ops
+    assert {w["edge"] for w in weights} == {"1<-0", "2<-0", "2<-1", "3<-0", "3<-1", "3<-2"}
+    assert {w["op"] for w in weights} == set(SPACE.ops)
+    sums: dict[tuple[str, ...], float] = {}
+    for w in weights:
+        key = (w["strategy"], w["seed"], w["epoch"], w["edge"])
+        sums[key] = sums.get(key, 0.0) + float(w["weight"])
+    assert all(abs(total - 1.0) < 1e-9 for total in sums.values())  # a distribution per edge
+    darts = {float(w["weight"]) for w in weights if w["strategy"] == "darts-v1"}
+    assert len(darts) > 1  # moved away from uniform
+    with open(tmp_path / "out" / "runs.csv", newline="") as handle:
+        runs = list(csv.DictReader(handle))
+    for run in runs:
+        if run["kind"] == "one-shot":
+            assert 0 < float(run["search_seconds"]) < float(run["sim_seconds"])
+        else:
+            assert run["search_seconds"] == ""
+
+    written = write_report(tmp_path / "out", tmp_path / "report" / "board")
+    page = written[0].read_text(encoding="utf-8")
+    assert "One-shot strategies" in page and "Architecture-weight trajectories" in page
+    plots = [path.name for path in written[2:]]
+    assert sum("darts-v1" in name and "weights" in name for name in plots) == 1
+    assert not any("rsps" in name for name in plots)  # uniform sampling: nothing to draw
+    markdown = written[1].read_text(encoding="utf-8")
+    assert "| tiny | darts-v1 | 2 / 2 | 2 |" in markdown
+
+
+def test_a_search_whose_weights_turn_nan_is_a_failed_run_and_the_others_go_on(tmp_path) -> None:
+    import csv
+    import json
+
+    from nasbench import strategy as strategy_module
+    from nasbench.benchmark import Budget
+    from nasbench.runner import compare
+    from nasbench.strategy import register_strategy
+    from nasbench.testing import synthetic_table
+
+    class Diverging(OneShotStrategy):
+        """Trains nothing; its architecture weights are NaN after the first epoch."""
+
+        epochs = 1
+
+        def search(self, task, budget):
+            session = self._begin(task, budget, epochs=1)
+            for _ in session.epochs():
+                session.record(np.full((task.space.num_edges, task.space.num_ops), np.nan), 0.0, 0.0)
+            return task.space.from_index(0)
+
+    register_strategy("diverging-test")(Diverging)
+    try:
+        table = synthetic_table(tmp_path / "tiny.h5", protocol="tiny")
+        summary = compare([table.path], ["diverging-test", "rs"], 1, Budget(evaluations=5), tmp_path / "out",
+                          progress=False)  # fmt: skip
+    finally:
+        strategy_module._REGISTERED.pop("diverging-test", None)  # keep other modules' registry clean
+    assert summary.runs_ok == 1 and summary.runs_failed == 1
+    with open(tmp_path / "out" / "runs.csv", newline="") as handle:
+        status = {row["strategy"]: row["status"] for row in csv.DictReader(handle)}
+    assert status == {"diverging-test": "failed", "rs": "ok"}
+    errors = json.loads((tmp_path / "out" / "errors.json").read_text())
+    assert len(errors) == 1 and "ArchitectureWeightsError" in errors[0]["error"]
+    assert "non-finite" in errors[0]["error"]
