@@ -667,6 +667,35 @@ def cmd_surrogate_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_surrogate_weight_sharing(args: argparse.Namespace) -> int:
+    from nasbench.surrogate import get_surrogate_class
+    from nasbench.table import open_table
+
+    table = open_table(args.table)
+    cls = get_surrogate_class("weight-sharing")
+    modes = [part.strip() for part in args.bn_modes.split(",")]
+    report = cls.study(
+        table,
+        epochs=_parse_int_list("--epochs", args.epochs, 1),
+        seeds=list(range(_parse_count("--seeds", args.seeds, 1))),
+        bn_modes=modes,
+        eval_images=_parse_count("--eval-images", args.eval_images, 1),
+        max_classes=None if args.max_classes is None else _parse_count("--max-classes", args.max_classes, 3),
+        progress=None if args.quiet or args.json else (lambda text: print(text, file=sys.stderr)),
+    )
+    if args.json:
+        _print_json(report)
+        return 0
+    _print_metric_rows(
+        f"{table.path}: weight-sharing scores of {report['classes_scored']} classes against the "
+        "seed-mean final val_acc",
+        report["rows"],
+        ["epochs", "seed", "bn_mode", "kendall_tau", "spearman", "precision_at_10", "precision_at_50",
+         "kendall_tau_top10pct", "fit_seconds", "score_seconds"],
+    )  # fmt: skip
+    return 0
+
+
 def cmd_surrogate_fit(args: argparse.Namespace) -> int:
     from nasbench.surrogate_benchmark import fit_surrogate_model
     from nasbench.table import open_table
@@ -1093,6 +1122,25 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--overwrite", action="store_true", help="replace an existing non-empty DIR")
     q.add_argument("--json", action="store_true", help="print JSON")
     q.set_defaults(func=cmd_surrogate_fit)
+
+    q = surrogate_commands.add_parser(
+        "weight-sharing",
+        help="rank a table's classes by inherited supernet weights, by training length and BatchNorm mode",
+        description="Train a supernet of the table's protocol by uniform path sampling for each "
+        "--epochs value and seed, score every usable class with inherited weights in each BatchNorm "
+        "mode (batch statistics, training's running statistics, re-calibrated per architecture) and "
+        "compare with the seed-mean final validation accuracy: Kendall tau, Spearman, precision@k, "
+        "tau within the top 10 %%, CPU seconds.",
+    )
+    q.add_argument("--table", required=True, help="table to judge against (its protocol is trained)")
+    q.add_argument("--epochs", default="5,20,50", help="comma-separated supernet training lengths")
+    q.add_argument("--seeds", default="1", metavar="S", help="number of seeds: 0..S-1 (default 1)")
+    q.add_argument("--bn-modes", default="batch,running,recalibrated", help="BatchNorm modes to score")
+    q.add_argument("--eval-images", default="256", help="validation images per architecture (256)")
+    q.add_argument("--max-classes", default=None, help="score a seeded sample of this many classes")
+    q.add_argument("--quiet", action="store_true", help="no progress lines")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    q.set_defaults(func=cmd_surrogate_weight_sharing)
 
     p = commands.add_parser(
         "proxies",

@@ -168,7 +168,7 @@ def _draw(available: int, size: int, seed: int) -> np.ndarray:
     return chosen
 
 
-def _create(model: str, hyperparameters: Mapping[str, Any], seed: int, space: Any) -> Any:
+def _create(model: str, hyperparameters: Mapping[str, Any], seed: int, table: Table) -> Any:
     from nasbench.surrogate import create_surrogate, get_surrogate_class
 
     cls = get_surrogate_class(model)
@@ -182,7 +182,9 @@ def _create(model: str, hyperparameters: Mapping[str, Any], seed: int, space: An
     if "seed" in known and "seed" not in params:
         params["seed"] = seed
     if "space" in known and "space" not in params:
-        params["space"] = space
+        params["space"] = table.space
+    if "protocol" in known and "protocol" not in params:  # a surrogate that trains: the table's recipe
+        params["protocol"] = dict(table.protocol)
     return create_surrogate(model, **params)
 
 
@@ -249,13 +251,13 @@ def evaluate_surrogate(
     for size in sizes:
         for seed in seed_list:
             chosen = _draw(indices.shape[0], size, seed)
-            surrogate = _create(model, hyperparameters or {}, seed, table.space)
+            surrogate = _create(model, hyperparameters or {}, seed, table)
             prediction, fit_seconds = _fit_predict(surrogate, targets, chosen, fit_values, table.space)
             row: dict[str, Any] = {"train_size": size, "seed": seed, "fit_seconds": fit_seconds}
             row.update(ranking_metrics(targets["mean"][~chosen], prediction))
             row["n_train"] = size
             row["n_test"] = int((~chosen).sum())
-            if time_predict_all and surrogate.kind == "architecture":
+            if time_predict_all and surrogate.kind == "architecture" and surrogate.learns_from_targets:
                 row["predict_all_ms"] = _predict_all_ms(surrogate, table.space.size)
             rows.append(row)
             if progress is not None:
@@ -323,7 +325,7 @@ def noise_comparison(
     rows = []
     for seed in [int(s) for s in seeds]:
         chosen = _draw(indices.shape[0], size, seed)
-        surrogate = _create(model, hyperparameters or {}, seed, table.space)
+        surrogate = _create(model, hyperparameters or {}, seed, table)
         prediction, _ = _fit_predict(surrogate, targets, chosen, first, table.space)
         held = ~chosen
         rows.append(

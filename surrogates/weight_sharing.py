@@ -33,7 +33,18 @@ from nasbench.supernet import Supernet, evaluate_path, recalibrate_batchnorm
 from nasbench.surrogate import Surrogate, check_bool, check_float, check_int
 from nasbench.train import PROTOCOL_PRESETS, Protocol
 
-__all__ = ["WeightSharingScores", "WeightSharingSurrogate", "score_architectures"]
+__all__ = [
+    "BN_MODES",
+    "WeightSharingScores",
+    "WeightSharingSurrogate",
+    "score_architectures",
+    "weight_sharing_study",
+]
+
+#: How the supernet's cell BatchNorm normalises when an architecture is scored: the scored
+#: batch's statistics, the running statistics of training (every path mixed), or running
+#: statistics re-computed for that architecture.
+BN_MODES: tuple[str, ...] = ("batch", "running", "recalibrated")
 
 
 @dataclass
@@ -119,8 +130,12 @@ class WeightSharingSurrogate(Surrogate):
     DARTS's defaults: learning rate 0.025 cosine to 0.001, momentum 0.9, weight decay
     3e-4, gradient norm clipped at 5, batches of 64); ``y`` is not used. ``predict`` is
     each architecture's accuracy (percent) on ``eval_images`` fixed images of the
-    protocol's validation split, after BatchNorm re-calibration on
-    ``recalibration_batches`` training batches when ``bn_recalibration``. Everything runs
+    protocol's validation split. BatchNorm in the cells, three ways (:data:`BN_MODES`):
+    the scored batch's own statistics (default, ``track_running_stats=False``); the running
+    statistics accumulated over every sampled path during training
+    (``track_running_stats=True``); or those re-computed for each architecture on
+    ``recalibration_batches`` training batches (``bn_recalibration=True``, which needs
+    tracking and turns it on when ``track_running_stats`` is left None). Everything runs
     on one torch thread and is seeded from ``seed``; the artifact holds the supernet's
     weights as plain arrays.
     """
@@ -144,6 +159,7 @@ class WeightSharingSurrogate(Surrogate):
         grad_clip_norm: float = 5.0,
         eval_images: int = 256,
         bn_recalibration: bool = False,
+        track_running_stats: bool | None = None,
         recalibration_batches: int = 4,
         space: CellSpace | str = "nb201",
         seed: int = 0,
@@ -159,6 +175,7 @@ class WeightSharingSurrogate(Surrogate):
         self.grad_clip_norm = grad_clip_norm
         self.eval_images = eval_images
         self.bn_recalibration = bn_recalibration
+        self.track_running_stats = track_running_stats
         self.recalibration_batches = recalibration_batches
         label = self._label
         self._protocol()
@@ -171,11 +188,32 @@ class WeightSharingSurrogate(Surrogate):
         check_float(label, "grad_clip_norm", grad_clip_norm, 0.0, 1e6, low_open=True)
         check_int(label, "eval_images", eval_images, low=1, high=10_000_000)
         check_bool(label, "bn_recalibration", bn_recalibration)
+        if track_running_stats is not None:
+            check_bool(label, "track_running_stats", track_running_stats)
+            if bn_recalibration and not track_running_stats:
+                raise ConfigError(
+                    f"{label}: bn_recalibration=True needs track_running_stats=True (or None), got False"
+                )
         check_int(label, "recalibration_batches", recalibration_batches, low=1, high=100_000)
         if learning_rate_min > learning_rate:
             raise ConfigError(
                 f"{label}: learning_rate_min must be <= learning_rate, got {learning_rate_min!r}"
             )
+
+    @staticmethod
+    def study(table: Any, **options: Any) -> dict[str, Any]:
+        """:func:`weight_sharing_study` (reachable through the registry by name)."""
+        return weight_sharing_study(table, **options)
+
+    @property
+    def bn_mode(self) -> str:
+        """How the cells' BatchNorm normalises when scoring: one of :data:`BN_MODES`."""
+        if self.bn_recalibration:
+            return "recalibrated"
+        return "running" if self.track_running_stats else "batch"
+
+    def _tracks(self) -> bool:
+        return self.bn_mode != "batch"
 
     def _protocol(self) -> Protocol:
         value = self.protocol
@@ -194,18 +232,27 @@ class WeightSharingSurrogate(Surrogate):
     @classmethod
     def from_supernet(cls, supernet: Supernet, **hyperparameters: Any) -> WeightSharingSurrogate:
         """A fitted surrogate around an already trained supernet (its space and skeleton
-        must be the protocol's); ``hyperparameters`` as for ``__init__``."""
+        must be the protocol's); ``hyperparameters`` as for ``__init__``. A supernet that
+        tracks running statistics serves every BatchNorm mode (for ``batch`` its weights are
+        copied into a supernet without them); one that does not serves ``batch`` only."""
         model = cls(**hyperparameters)
         if supernet.config != model._protocol().model_config():
             raise ConfigError(f"{model._label}: the supernet's skeleton is not the protocol's")
         model.space_ = supernet.space
-        model.supernet_ = supernet
         model.fit_seconds_ = 0.0
-        if supernet.track_running_stats != model.bn_recalibration:
+        if model._tracks() and not supernet.track_running_stats:
             raise ConfigError(
-                f"{model._label}: bn_recalibration={model.bn_recalibration} needs a supernet with "
-                f"track_running_stats={model.bn_recalibration}"
+                f"{model._label}: BatchNorm mode {model.bn_mode!r} needs a supernet built with "
+                "track_running_stats=True"
             )
+        if not model._tracks() and supernet.track_running_stats:
+            untracked = Supernet(supernet.space, supernet.config, track_running_stats=False, seed=0)
+            names = set(untracked.state_dict())
+            untracked.load_state_dict(
+                {name: value for name, value in supernet.state_dict().items() if name in names}, strict=True
+            )
+            supernet = untracked.to(memory_format=model._layout()).eval()
+        model.supernet_ = supernet
         return model
 
     # ----------------------------------------------------------------- fit / predict
@@ -219,7 +266,7 @@ class WeightSharingSurrogate(Surrogate):
             session = SearchSession(
                 task, OneShotBudget(epochs=self.epochs), self.epochs, self.seed, self._label
             )
-            supernet = session.supernet(track_running_stats=self.bn_recalibration)
+            supernet = session.supernet(track_running_stats=self._tracks())
             train_uniform_paths(
                 session,
                 supernet,
@@ -282,11 +329,106 @@ class WeightSharingSurrogate(Surrogate):
 
     def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         protocol = self._protocol()
-        supernet = Supernet.for_protocol(
-            protocol, self.space_, track_running_stats=self.bn_recalibration, seed=0
-        )
+        supernet = Supernet.for_protocol(protocol, self.space_, track_running_stats=self._tracks(), seed=0)
         supernet.load_state_dict(
             {name: torch.from_numpy(np.array(value)) for name, value in arrays.items()}, strict=True
         )
         self.supernet_ = supernet.to(memory_format=self._layout()).eval()
         self.fit_seconds_ = float(state["fit_seconds"])
+
+
+def weight_sharing_study(
+    table: Any,
+    *,
+    epochs: Sequence[int] = (5, 20, 50),
+    seeds: Sequence[int] = (0,),
+    bn_modes: Sequence[str] = BN_MODES,
+    eval_images: int = 256,
+    batch_size: int = 64,
+    max_classes: int | None = None,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """How well inherited weights rank the table's architectures, by training length and
+    BatchNorm handling.
+
+    For every ``epochs`` value and seed one supernet of the table's protocol is trained by
+    uniform path sampling (with running statistics tracked, which does not change
+    training); every usable class of the table is then scored in each of ``bn_modes`` and
+    compared with the table's seed-mean final validation accuracy
+    (:func:`nasbench.predictor_eval.ranking_metrics`: Kendall tau, Spearman, precision@k,
+    tau within the true top 10 %). Returns a JSON-ready dict with one row per (epochs,
+    seed, mode) holding the metrics, ``fit_seconds`` (CPU seconds of supernet training)
+    and ``score_seconds`` (CPU seconds to score every class). ``max_classes`` scores a
+    seeded random sample of the classes instead (for a quick look; the figures of record
+    use them all).
+    """
+    from nasbench.predictor_eval import class_targets, ranking_metrics
+
+    modes = list(bn_modes)
+    unknown = [mode for mode in modes if mode not in BN_MODES]
+    if not modes or unknown:
+        raise ConfigError(f"BatchNorm modes must be among {', '.join(BN_MODES)}, got {modes!r}")
+    epoch_list = [int(value) for value in epochs]
+    if not epoch_list or any(value < 1 for value in epoch_list):
+        raise ConfigError(f"epochs must be positive integers, got {list(epochs)}")
+    seed_list = [int(value) for value in seeds]
+    if not seed_list or any(value < 0 for value in seed_list):
+        raise ConfigError(f"seeds must be non-negative integers, got {list(seeds)}")
+    protocol = dict(table.protocol)
+    try:
+        Protocol.from_dict(protocol)
+    except (ConfigError, TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"{table.path}: the table's protocol cannot be trained by a supernet ({exc})"
+        ) from None
+    targets = class_targets(table)
+    truth = targets["mean"]
+    indices = targets["indices"]
+    if max_classes is not None:
+        check_int("weight_sharing_study", "max_classes", max_classes, low=3, high=10**9)
+        if max_classes < indices.shape[0]:
+            keep = np.sort(np.random.default_rng(0).choice(indices.shape[0], max_classes, replace=False))
+            indices, truth = indices[keep], truth[keep]
+    rows: list[dict[str, Any]] = []
+    for epoch_count in epoch_list:
+        for seed in seed_list:
+            common = {
+                "protocol": protocol,
+                "epochs": epoch_count,
+                "batch_size": batch_size,
+                "eval_images": eval_images,
+                "space": table.space,
+                "seed": seed,
+            }
+            trained = WeightSharingSurrogate(**common, track_running_stats=True)
+            trained.fit(indices[:2], truth[:2])  # y is not used
+            for mode in modes:
+                model = WeightSharingSurrogate.from_supernet(
+                    trained.supernet_,
+                    **common,
+                    track_running_stats=mode != "batch",
+                    bn_recalibration=mode == "recalibrated",
+                )
+                scores = model.score(indices)
+                row: dict[str, Any] = {
+                    "epochs": epoch_count,
+                    "seed": seed,
+                    "bn_mode": mode,
+                    "fit_seconds": float(trained.fit_seconds_),
+                    "score_seconds": float(scores.seconds),
+                    "ms_per_arch": 1e3 * scores.seconds_per_arch,
+                }
+                row.update(ranking_metrics(truth, scores.accuracy, correlation_only=True))
+                row["mean_score"] = float(np.mean(scores.accuracy))
+                rows.append(row)
+                if progress is not None:
+                    progress(f"epochs={epoch_count} seed={seed} {mode}")
+    return {
+        "table": str(table.path),
+        "table_checksum": table.checksum,
+        "truth": "mean over the table's seeds of the final validation accuracy",
+        "classes_scored": int(indices.shape[0]),
+        "eval_images": eval_images,
+        "batch_size": batch_size,
+        "rows": rows,
+    }

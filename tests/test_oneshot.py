@@ -206,11 +206,52 @@ def test_surrogate_hyperparameters_are_validated():
         ("protocol", {"no_such_field": 1}),
         ("epochs", 0),
         ("bn_recalibration", 1),
+        ("track_running_stats", "yes"),
         ("eval_images", 0),
     ):
         with pytest.raises(ConfigError, match=key):
             WeightSharingSurrogate(**{key: bad})
     WeightSharingSurrogate(protocol=PROTOCOL.to_dict())
+    with pytest.raises(ConfigError, match="bn_recalibration=True needs track_running_stats"):
+        WeightSharingSurrogate(bn_recalibration=True, track_running_stats=False)
+    modes = [
+        WeightSharingSurrogate(**options).bn_mode
+        for options in ({}, {"track_running_stats": True}, {"bn_recalibration": True})
+    ]
+    assert modes == ["batch", "running", "recalibrated"]
+
+
+def test_one_tracked_supernet_serves_every_batchnorm_mode(surrogate):
+    # Tracking running statistics does not change training (train mode normalises with the
+    # batch's statistics), so a tracked supernet scored in batch mode is the untracked one.
+    tracked = WeightSharingSurrogate(**SURROGATE, seed=3, track_running_stats=True).fit([0, 1], [0.0, 0.0])
+    indices = SPACE.unique_indices()[200:206]
+    as_batch = WeightSharingSurrogate.from_supernet(tracked.supernet_, **SURROGATE, seed=3)
+    np.testing.assert_array_equal(as_batch.predict(indices), surrogate.predict(indices))
+    running = tracked.predict(indices)
+    recalibrated = WeightSharingSurrogate.from_supernet(
+        tracked.supernet_, **SURROGATE, seed=3, bn_recalibration=True
+    ).predict(indices)
+    assert not np.array_equal(running, recalibrated)  # the statistics differ, so do the scores
+    with pytest.raises(ConfigError, match="track_running_stats=True"):
+        WeightSharingSurrogate.from_supernet(surrogate.supernet_, **SURROGATE, track_running_stats=True)
+
+
+def test_weight_sharing_study_scores_every_mode_from_one_training(tmp_path):
+    from nasbench.testing import synthetic_table
+    from surrogates.weight_sharing import BN_MODES, weight_sharing_study
+
+    table = synthetic_table(tmp_path / "tiny.h5", protocol="tiny")
+    study = weight_sharing_study(table, epochs=(1,), eval_images=32, batch_size=128, max_classes=24)
+    assert study["classes_scored"] == 24 and [row["bn_mode"] for row in study["rows"]] == list(BN_MODES)
+    assert len({row["fit_seconds"] for row in study["rows"]}) == 1  # one supernet for the three
+    for row in study["rows"]:
+        assert row["n"] == 24 and -1 <= row["kendall_tau"] <= 1 and row["score_seconds"] > 0
+        assert 0 <= row["precision_at_10"] <= 1 and 0 <= row["mean_score"] <= 100
+    for bad, match in (({"bn_modes": ["batch", "foo"]}, "BatchNorm modes"), ({"epochs": [0]}, "epochs"),
+                       ({"seeds": []}, "seeds"), ({"max_classes": 2}, "max_classes")):  # fmt: skip
+        with pytest.raises(ConfigError, match=match):
+            weight_sharing_study(table, **bad)
 
 
 # --------------------------------------------------------------------------- registry and runner

@@ -246,6 +246,13 @@ def test_surrogate_commands_report_bad_input_in_one_line(
     assert code == 1 and "--model" in err
     code, _, err = _cli(capsys, "surrogate", "eval", "--table", table.path, "--proxies", "synflow")
     assert code == 1 and "nasbench proxies" in err and err.count("\n") == 1
+    # A table without a trainable protocol: nothing for a supernet to train on.
+    code, _, err = _cli(capsys, "surrogate", "weight-sharing", "--table", table.path, "--epochs", "1")
+    assert code == 1 and "protocol" in err and err.count("\n") == 1
+    code, _, err = _cli(capsys, "surrogate", "eval", "--table", table.path, "--model", "weight-sharing")
+    assert code == 1 and "protocol" in err and err.count("\n") == 1
+    code, _, err = _cli(capsys, "surrogate", "weight-sharing", "--table", table.path, "--epochs", "x")
+    assert code == 1 and "--epochs" in err
 
 
 def test_surrogate_list_command(capsys: pytest.CaptureFixture[str]) -> None:
