@@ -696,6 +696,35 @@ def cmd_surrogate_weight_sharing(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_surrogate_tune(args: argparse.Namespace) -> int:
+    from nasbench.predictor_eval import tune_surrogate
+    from nasbench.table import open_table
+
+    table = open_table(args.table)
+    report = tune_surrogate(
+        table,
+        args.model,
+        configs=_parse_count("--configs", args.configs, 1),
+        train_size=_parse_count("--train-size", args.train_size, 2),
+        seeds=[100 + k for k in range(_parse_count("--seeds", args.seeds, 1))],
+        seed=_parse_count("--seed", args.seed, 0),
+        progress=None if args.json else (lambda text: print(text, file=sys.stderr)),
+    )
+    if args.json:
+        _print_json(report)
+        return 0
+    rows = report["rows"]
+    _print_metric_rows(
+        f"{table.path}: {args.model}, {len(rows)} configurations on {report['train_size']} classes "
+        f"(median over draws {report['seeds']}); config 0 is the current defaults",
+        rows,
+        ["config", "kendall_tau", "spearman", "precision_at_10", "fit_seconds"],
+    )
+    best = report["best"]
+    print(f"best: config {best['config']} {json.dumps(best['hyperparameters'], sort_keys=True)}")
+    return 0
+
+
 def cmd_surrogate_fit(args: argparse.Namespace) -> int:
     from nasbench.surrogate_benchmark import fit_surrogate_model
     from nasbench.table import open_table
@@ -1122,6 +1151,22 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--overwrite", action="store_true", help="replace an existing non-empty DIR")
     q.add_argument("--json", action="store_true", help="print JSON")
     q.set_defaults(func=cmd_surrogate_fit)
+
+    q = surrogate_commands.add_parser(
+        "tune",
+        help="random search over a surrogate's hyperparameters, judged on a table",
+        description="Seeded random search over the surrogate's declared tuning space: each "
+        "configuration is fitted on --train-size classes drawn with seeds 100.. (other draws than "
+        "`surrogate eval` uses) and ranked by its median Kendall tau on the other classes.",
+    )
+    q.add_argument("--table", required=True, help="table to tune on")
+    q.add_argument("--model", default="xgb", help="registered surrogate name (default xgb)")
+    q.add_argument("--configs", default="20", help="configurations to try, the defaults first (20)")
+    q.add_argument("--train-size", default="1000", help="training classes per fit (1000)")
+    q.add_argument("--seeds", default="2", metavar="S", help="training draws per configuration (2)")
+    q.add_argument("--seed", default="0", help="seed of the configuration sampler (0)")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    q.set_defaults(func=cmd_surrogate_tune)
 
     q = surrogate_commands.add_parser(
         "weight-sharing",

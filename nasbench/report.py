@@ -1107,7 +1107,10 @@ def _arch_ops(text: str) -> list[str]:
 
 def _weights_figure(title: str, frame: pd.DataFrame) -> bytes:
     """One panel per edge: each op's architecture weight against epoch, the mean over seeds
-    (line) and the range over seeds (band)."""
+    (line) and the range over seeds (band); dotted, the uniform distribution. The weight
+    axis spans the data, so small moves stay visible."""
+    from matplotlib.ticker import MaxNLocator
+
     edges = list(dict.fromkeys(frame["edge"]))
     ops = list(dict.fromkeys(frame["op"]))
     columns = min(3, len(edges))
@@ -1128,7 +1131,11 @@ def _weights_figure(title: str, frame: pd.DataFrame) -> bytes:
                 low, high = np.nanmin(values, axis=1), np.nanmax(values, axis=1)
                 axes.fill_between(epochs, low, high, color=colour, alpha=0.15, linewidth=0)
         axes.set_title(f"edge {edge}", fontsize=9)
-        axes.set_ylim(0.0, 1.0)
+        axes.axhline(1.0 / len(ops), color="0.4", linestyle=":", linewidth=0.9)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    low, high = float(frame["weight"].min()), float(frame["weight"].max())
+    pad = max(1e-3, 0.08 * (high - low))
+    grid[0][0].set_ylim(max(0.0, low - pad), min(1.0, high + pad))  # shared by every panel
     for position in range(len(edges), rows * columns):
         grid[position // columns][position % columns].set_visible(False)
     for axes in grid[-1]:
@@ -1136,7 +1143,7 @@ def _weights_figure(title: str, frame: pd.DataFrame) -> bytes:
     for line in grid:
         line[0].set_ylabel("weight")
     handles, labels = grid[0][0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside upper center", ncols=min(len(ops), 5), fontsize=8)
+    figure.legend(handles, labels, loc="outside lower center", ncols=min(len(ops), 5), fontsize=8)
     figure.suptitle(title, fontsize=10)
     return _png(figure)
 

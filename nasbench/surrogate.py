@@ -278,6 +278,10 @@ class Surrogate(abc.ABC):
     #: weight-sharing supernet trained on images): conformance then skips the check that
     #: they rank a synthetic table's made-up targets.
     learns_from_targets: ClassVar[bool] = True
+    #: Ranges :func:`nasbench.predictor_eval.tune_surrogate` samples hyperparameters from:
+    #: name -> ``("int", low, high)``, ``("float", low, high)``, ``("log", low, high)``
+    #: (log-uniform) or ``("choice", value, ...)``. Empty: the surrogate is not tunable.
+    tuning_space: ClassVar[dict[str, tuple[Any, ...]]] = {}
 
     def __init__(self, *, space: CellSpace | str = "nb201", seed: int = 0) -> None:
         self.space = space

@@ -8,7 +8,7 @@ uncertainty estimate: the spread of its trees' predictions.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -90,6 +90,16 @@ class XGBoostSurrogate(Surrogate):
     """
 
     has_std = False
+    tuning_space: ClassVar[dict[str, tuple[Any, ...]]] = {
+        "encoding": ("choice", "onehot", "adjacency", "path"),
+        "n_estimators": ("int", 200, 1500),
+        "learning_rate": ("log", 0.01, 0.2),
+        "max_depth": ("int", 3, 10),
+        "min_child_weight": ("float", 1.0, 10.0),
+        "subsample": ("float", 0.5, 1.0),
+        "colsample_bytree": ("float", 0.3, 1.0),
+        "reg_lambda": ("log", 0.1, 10.0),
+    }
 
     def __init__(
         self,

@@ -23,7 +23,7 @@ from nasbench.predictor_eval import (
     noise_comparison,
     ranking_metrics,
 )
-from nasbench.surrogate import Surrogate, register_surrogate
+from nasbench.surrogate import Surrogate, get_surrogate_class, register_surrogate
 from nasbench.table import Table
 from nasbench.testing import synthetic_table
 
@@ -271,3 +271,28 @@ def test_zero_cost_proxy_is_a_registered_predictor() -> None:
     assert cls.kind == "zero-cost"
     with pytest.raises(ConfigError, match="proxy"):
         surrogate_module.create_surrogate("zero-cost", proxy="no-such-proxy")
+
+
+def test_tuning_starts_from_the_defaults_and_ranks_configurations(table: Table) -> None:
+    from nasbench.predictor_eval import tune_surrogate
+
+    report = tune_surrogate(table, "xgb", configs=3, train_size=200, seeds=[100], seed=4)
+    rows = report["rows"]
+    assert sorted(row["config"] for row in rows) == [0, 1, 2]
+    assert [row["kendall_tau"] for row in rows] == sorted((row["kendall_tau"] for row in rows), reverse=True)
+    by_number = {row["config"]: row["hyperparameters"] for row in rows}
+    assert by_number[0] == {} and by_number[1] != by_number[2]
+    space = get_surrogate_class("xgb").tuning_space
+    for number in (1, 2):
+        assert set(by_number[number]) == set(space)
+        low, high = space["max_depth"][1:]
+        assert low <= by_number[number]["max_depth"] <= high
+    again = tune_surrogate(table, "xgb", configs=3, train_size=200, seeds=[100], seed=4)
+    def measured(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:  # fit seconds vary
+        return [(row["config"], row["hyperparameters"], row["kendall_tau"]) for row in rows]
+
+    assert measured(again["rows"]) == measured(rows) and report["best"] == rows[0]
+    with pytest.raises(ConfigError, match="no tuning space"):
+        tune_surrogate(table, "rf", configs=2)
+    with pytest.raises(ConfigError, match="configs"):
+        tune_surrogate(table, "xgb", configs=0)
