@@ -708,7 +708,7 @@ def cmd_surrogate_tune(args: argparse.Namespace) -> int:
         train_size=_parse_count("--train-size", args.train_size, 2),
         seeds=[100 + k for k in range(_parse_count("--seeds", args.seeds, 1))],
         seed=_parse_count("--seed", args.seed, 0),
-        progress=None if args.json else (lambda text: print(text, file=sys.stderr)),
+        progress=None if args.quiet else (lambda text: print(text, file=sys.stderr, flush=True)),
     )
     if args.json:
         _print_json(report)
@@ -1165,6 +1165,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--train-size", default="1000", help="training classes per fit (1000)")
     q.add_argument("--seeds", default="2", metavar="S", help="training draws per configuration (2)")
     q.add_argument("--seed", default="0", help="seed of the configuration sampler (0)")
+    q.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     q.add_argument("--json", action="store_true", help="print JSON")
     q.set_defaults(func=cmd_surrogate_tune)
 
