@@ -47,6 +47,7 @@ from nasbench.runner import (
     FORMAT,
     ONE_SHOT_COLUMNS,
     PARETO_COLUMNS,
+    RESULT_FILES,
     RUNS_COLUMNS,
     TRAJECTORY_FILE_COLUMNS,
 )
@@ -74,15 +75,8 @@ TRAJECTORY_CSV_COLUMNS = TRAJECTORY_FILE_COLUMNS
 _TEXT_COLUMNS = ("table", "strategy", "kind", "status", "final_arch", "objective", "constraint", "edge", "op")
 #: Columns a results directory written before they existed lacks; read as empty.
 _OPTIONAL_COLUMNS = ("search_seconds",)
-_RESULT_FILES = (
-    "config.json",
-    "runs.csv",
-    "trajectories.csv",
-    "pareto.csv",
-    "one_shot.csv",
-    "architecture_weights.csv",
-    "errors.json",
-)
+#: Files whose checksums the provenance lists: all but timing.json (wall seconds vary).
+_RESULT_FILES = tuple(name for name in RESULT_FILES if name != "timing.json")
 
 #: Significance level of every test in the report.
 ALPHA = 0.05
