@@ -301,7 +301,7 @@ def _run_one_shot(strategy: Any, table: Any, seed: int, budget: Budget) -> tuple
     benchmark.evaluate(result.arch)
     space = table.space
     edges = [f"{target}<-{source}" for source, target in space.edges]
-    epochs = [
+    epoch_rows = [
         [epoch, float(loss), float(accuracy), float(seconds)]
         for epoch, (loss, accuracy, seconds) in enumerate(
             zip(result.train_loss, result.train_acc, result.epoch_seconds, strict=True)
@@ -313,7 +313,7 @@ def _run_one_shot(strategy: Any, table: Any, seed: int, budget: Budget) -> tuple
         for edge in range(space.num_edges)
         for op in range(space.num_ops)
     ]
-    record = {"search_seconds": float(result.search_seconds), "epochs": epochs, "weights": weights}
+    record = {"search_seconds": float(result.search_seconds), "epochs": epoch_rows, "weights": weights}
     return benchmark, record
 
 
