@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
-DEMO_TABLE := build/tiny-digits.h5
+TINY_TABLE := build/tiny-digits.h5
 EXAMPLE := |nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|
 
 # The shipped default table (tables/README.md, data card): 8 resumable shards, merged with
@@ -16,8 +16,9 @@ EXAMPLE := |nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_
 # core-hours of training; run it again after an interruption and it goes on.
 DEFAULT_TABLE := tables/nb201-fmnist-cpu.h5
 SHARDS := 0 1 2 3 4 5 6 7
+SHARD_DIR := build/default-table
 
-.PHONY: demo test bench lint clean default-table
+.PHONY: demo tiny test bench lint clean default-table
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,18 +27,25 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
+# The main job: every built-in strategy, 10 seeds, on the shipped default table.
 demo: $(BIN)/.installed
+	$(BIN)/nasbench info $(DEFAULT_TABLE)
+	$(BIN)/nasbench demo
+
+# A small real table from scratch: 48 cells x 2 seeds on digits, probed, validated, queried.
+tiny: $(BIN)/.installed
 	$(BIN)/nasbench space --preset nb201
-	$(BIN)/nasbench generate --preset tiny --dataset digits --out $(DEMO_TABLE)
-	$(BIN)/nasbench validate $(DEMO_TABLE)
-	$(BIN)/nasbench info $(DEMO_TABLE)
-	$(BIN)/nasbench query $(DEMO_TABLE) '$(EXAMPLE)' --metric flops_m --json
+	$(BIN)/nasbench generate --preset tiny --dataset digits --out $(TINY_TABLE)
+	$(BIN)/nasbench validate $(TINY_TABLE)
+	$(BIN)/nasbench info $(TINY_TABLE)
+	$(BIN)/nasbench query $(TINY_TABLE) '$(EXAMPLE)' --metric flops_m --json
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 bench: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python -m pytest tests/benchmarks --benchmark-only
 
 lint: $(BIN)/.installed
@@ -45,12 +53,12 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check nasbench
 
 default-table: $(BIN)/.installed
-	mkdir -p tables/shards
+	mkdir -p $(SHARD_DIR)
 	for k in $(SHARDS); do \
 	  $(BIN)/nasbench generate --preset fmnist-cpu --shard $$k/8 --no-probes --quiet \
-	    --out tables/shards/nb201-fmnist-cpu-$$k-of-8.h5 || exit 1; \
+	    --out $(SHARD_DIR)/nb201-fmnist-cpu-$$k-of-8.h5 || exit 1; \
 	done
-	$(BIN)/nasbench merge --compact --overwrite $(DEFAULT_TABLE) tables/shards/nb201-fmnist-cpu-*-of-8.h5
+	$(BIN)/nasbench merge --compact --overwrite $(DEFAULT_TABLE) $(SHARD_DIR)/nb201-fmnist-cpu-*-of-8.h5
 	$(BIN)/nasbench generate --preset fmnist-cpu --out $(DEFAULT_TABLE)
 	$(BIN)/nasbench fidelity --preset fmnist-cpu --archs 6466 --quiet --out $(DEFAULT_TABLE)
 	$(BIN)/nasbench validate $(DEFAULT_TABLE)

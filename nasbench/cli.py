@@ -696,6 +696,21 @@ def cmd_surrogate_weight_sharing(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_surrogate_report(args: argparse.Namespace) -> int:
+    from nasbench.predictor_report import load_study, predictor_report
+
+    out = Path(args.out)
+    if out.suffix != ".md":
+        raise ConfigError(f"--out {out}: the predictor report is Markdown, give a path ending in .md")
+    text = predictor_report([load_study(path) for path in args.studies], title=args.title)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(out)  # a reader never sees half a report
+    print(f"wrote {out}: {len(args.studies)} studies")
+    return 0
+
+
 def cmd_surrogate_tune(args: argparse.Namespace) -> int:
     from nasbench.predictor_eval import tune_surrogate
     from nasbench.table import open_table
@@ -1187,6 +1202,18 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--quiet", action="store_true", help="no progress lines")
     q.add_argument("--json", action="store_true", help="print JSON")
     q.set_defaults(func=cmd_surrogate_weight_sharing)
+
+    q = surrogate_commands.add_parser(
+        "report",
+        help="Markdown tables of predictor studies (eval, tune, weight-sharing, proxies JSON)",
+        description="Collect the JSON printed by `surrogate eval`, `surrogate tune`, `surrogate "
+        "weight-sharing` and `proxies` (with --json) into one Markdown report; the studies must "
+        "judge the same table.",
+    )
+    q.add_argument("studies", nargs="+", metavar="STUDY.json", help="study files")
+    q.add_argument("--out", required=True, metavar="PATH.md", help="Markdown file to write")
+    q.add_argument("--title", default="Predictors", help="heading of the report")
+    q.set_defaults(func=cmd_surrogate_report)
 
     p = commands.add_parser(
         "proxies",

@@ -105,3 +105,52 @@ def test_regularized_evolution_run(
 ) -> None:
     """Regularized evolution (default population and sample size) for 2,000 evaluations."""
     _strategy_run(benchmark, table, "re", evaluate_seconds)
+
+
+# --- Baseline named in the issue: Optuna's per-trial cost on the same kind of work --------
+# The same lookup objective (six categorical edges -> Benchmark.evaluate -> val_acc) driven
+# by an in-memory Optuna study. Optuna is not a dependency: `pip install -e ".[bench]"`.
+OPTUNA_TRIALS = 200
+
+
+def _optuna_run(benchmark: pytest.FixtureRequest, table: Table, sampler_name: str) -> None:
+    optuna = pytest.importorskip("optuna", reason='Optuna baseline: pip install -e ".[bench]"')
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    space = table.space
+    edges = [f"edge{i}" for i in range(space.num_edges)]
+
+    def setup() -> tuple[tuple[object, Benchmark], dict[str, object]]:
+        sampler = (
+            optuna.samplers.RandomSampler(seed=0)
+            if sampler_name == "random"
+            else optuna.samplers.TPESampler(seed=0)
+        )
+        return (optuna.create_study(direction="maximize", sampler=sampler), Benchmark(table, seed=0)), {}
+
+    def run(study: object, bench: Benchmark) -> Benchmark:
+        def objective(trial: object) -> float:
+            ops = [trial.suggest_categorical(edge, list(space.ops)) for edge in edges]  # type: ignore[attr-defined]
+            return bench.evaluate(ops).val_acc
+
+        study.optimize(objective, n_trials=OPTUNA_TRIALS)  # type: ignore[attr-defined]
+        return bench
+
+    result = benchmark.pedantic(run, setup=setup, rounds=ROUNDS, iterations=1, warmup_rounds=1)
+    assert result.evaluations == OPTUNA_TRIALS
+    benchmark.extra_info.update(
+        {
+            "baseline": f"optuna {optuna.__version__} {sampler_name} sampler",
+            "trials": OPTUNA_TRIALS,
+            "us_per_evaluation": 1e6 * _per_evaluation(benchmark, OPTUNA_TRIALS),
+        }
+    )
+
+
+def test_optuna_random_sampler(benchmark: pytest.FixtureRequest, table: Table) -> None:
+    """Optuna's RandomSampler, 200 trials on the table lookup: the issue's baseline."""
+    _optuna_run(benchmark, table, "random")
+
+
+def test_optuna_tpe_sampler(benchmark: pytest.FixtureRequest, table: Table) -> None:
+    """Optuna's TPESampler (defaults), 200 trials on the table lookup."""
+    _optuna_run(benchmark, table, "tpe")
