@@ -18,7 +18,7 @@ DEFAULT_TABLE := tables/nb201-fmnist-cpu.h5
 SHARDS := 0 1 2 3 4 5 6 7
 SHARD_DIR := build/default-table
 
-.PHONY: demo tiny test bench lint clean default-table
+.PHONY: demo tiny test bench lint clean default-table predictors one-shot
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,35 @@ default-table: $(BIN)/.installed
 	$(BIN)/nasbench generate --preset fmnist-cpu --out $(DEFAULT_TABLE)
 	$(BIN)/nasbench fidelity --preset fmnist-cpu --archs 6466 --quiet --out $(DEFAULT_TABLE)
 	$(BIN)/nasbench validate $(DEFAULT_TABLE)
+
+# The predictor studies of the default table (issue figures): zero-cost proxies stored beside
+# the table, XGBoost tuning, every surrogate's evaluation, the weight-sharing study; their
+# JSON goes to reports/predictors/ and the tables to reports/predictors.md. About 20 minutes.
+STUDIES := reports/predictors
+SURROGATE_EVAL := $(BIN)/nasbench surrogate eval --table $(DEFAULT_TABLE) --seeds 3 --json
+
+predictors: $(BIN)/.installed
+	mkdir -p $(STUDIES)
+	$(BIN)/nasbench proxies $(DEFAULT_TABLE) --quiet --json > $(STUDIES)/proxies.json.tmp
+	$(BIN)/nasbench surrogate tune --table $(DEFAULT_TABLE) --model xgb --configs 20 --quiet --json \
+	  > $(STUDIES)/tune-xgb.json.tmp
+	$(SURROGATE_EVAL) --model xgb --train-size 10,100,1000,5000 --noise-comparison > $(STUDIES)/eval-xgb.json.tmp
+	for m in rf gp mlp-ensemble gin ensemble; do \
+	  $(SURROGATE_EVAL) --model $$m --train-size 10,100,1000 > $(STUDIES)/eval-$$m.json.tmp || exit 1; \
+	done
+	$(SURROGATE_EVAL) --model lc-extrapolation --train-size 100,1000 > $(STUDIES)/eval-lc-extrapolation.json.tmp
+	$(BIN)/nasbench surrogate weight-sharing --table $(DEFAULT_TABLE) --epochs 5,20,50 --seeds 1 --json \
+	  > $(STUDIES)/weight-sharing.json.tmp
+	for f in $(STUDIES)/*.json.tmp; do mv $$f $${f%.tmp}; done
+	$(BIN)/nasbench surrogate report $(STUDIES)/*.json --out reports/predictors.md \
+	  --title "Predictors judged against the default table"
+
+# One-shot searches (3 seeds each) beside two black-box strategies under one budget of
+# 600 seconds per run: reports/one-shot.html and .md. About 25 minutes on 2 cores.
+one-shot: $(BIN)/.installed
+	$(BIN)/nasbench compare --table $(DEFAULT_TABLE) --strategies darts-v1,darts-v2,gdas,rsps,spos,enas,rs,re \
+	  --seeds 3 --budget-seconds 600 --workers 2 --overwrite --out build/one-shot-results
+	$(BIN)/nasbench report build/one-shot-results --out reports/one-shot
 
 clean:
 	rm -rf build .pytest_cache .benchmarks
