@@ -18,7 +18,7 @@ DEFAULT_TABLE := tables/nb201-fmnist-cpu.h5
 SHARDS := 0 1 2 3 4 5 6 7
 SHARD_DIR := build/default-table
 
-.PHONY: demo tiny test bench lint clean default-table predictors one-shot
+.PHONY: demo tiny test bench lint clean default-table predictors one-shot extended-space
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +91,17 @@ one-shot: $(BIN)/.installed
 	$(BIN)/nasbench compare --table $(DEFAULT_TABLE) --strategies darts-v1,darts-v2,gdas,rsps,spos,enas,rs,re \
 	  --seeds 3 --budget-seconds 600 --workers 2 --overwrite --out build/one-shot-results
 	$(BIN)/nasbench report build/one-shot-results --out reports/one-shot
+
+# The extended space (7 ops: NAS-Bench-201's plus sep_conv_3x3 and max_pool_3x3, 66,943
+# classes): a seeded sample of 300 classes x 2 seeds under the default protocol (about 40
+# core-minutes), its fidelity, and the surrogate benchmark that covers the rest (build/).
+SEVEN_OP := tables/nb201-7op-fmnist-cpu-sample.h5
+
+extended-space: $(BIN)/.installed
+	$(BIN)/nasbench generate --preset fmnist-cpu --space nb201-7op --limit 300 --no-probes --quiet --out $(SEVEN_OP)
+	$(BIN)/nasbench fidelity --preset fmnist-cpu --space nb201-7op --archs 300 --quiet --out $(SEVEN_OP)
+	$(BIN)/nasbench validate $(SEVEN_OP)
+	$(BIN)/nasbench surrogate fit --table $(SEVEN_OP) --out build/nb201-7op-surrogate --overwrite
 
 clean:
 	rm -rf build .pytest_cache .benchmarks

@@ -343,6 +343,7 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
     report = run_fidelity(
         args.out,
         protocol,
+        space=args.space,
         archs=args.archs,
         workers=args.workers,
         data_dir=args.data_dir,
@@ -975,6 +976,7 @@ def build_parser() -> argparse.ArgumentParser:
         "mean |seed difference|, Spearman of each epoch with the final one and core-seconds per run.",
     )
     p.add_argument("--out", required=True, help="path of the .h5 table to write or resume")
+    p.add_argument("--space", default="nb201", choices=sorted(SPACE_PRESETS), help="space preset")
     _add_protocol_options(p)
     p.add_argument("--archs", type=int, default=100, help="architectures in the sample (default 100)")
     p.add_argument("--workers", type=int, default=None, help="local worker processes (default: one per core)")

@@ -18,6 +18,7 @@ import numpy as np
 from scipy import stats
 
 from nasbench.errors import ConfigError, MetricError
+from nasbench.space import CellSpace
 from nasbench.table import STATUS_DONE, Table, open_table
 
 __all__ = ["fidelity_report", "frontier_markdown", "run_core_seconds", "run_fidelity", "seed_mean_spearman"]
@@ -97,13 +98,15 @@ def run_fidelity(
     out: str | os.PathLike[str],
     protocol: Any,
     *,
+    space: CellSpace | str | None = None,
     archs: int = 100,
     workers: int | None = None,
     data_dir: str | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Train the first ``archs`` classes with every seed of ``protocol`` into ``out``
-    (resumable, like ``generate``), then report and store the figures.
+    """Train the first ``archs`` classes of ``space`` (default NAS-Bench-201) with every
+    seed of ``protocol`` into ``out`` (resumable, like ``generate``), then report and
+    store the figures.
 
     The report is written beside the table as ``<out>.json`` and into the table's
     ``fidelity`` attribute.
@@ -118,7 +121,14 @@ def run_fidelity(
     if len(recipe.seeds) < 2:
         raise ConfigError("fidelity needs a protocol with at least two seeds (--seeds 0,1)")
     summary = generate(
-        out, recipe, limit=archs, workers=workers, data_dir=data_dir, probes=False, progress=progress
+        out,
+        recipe,
+        space=space,
+        limit=archs,
+        workers=workers,
+        data_dir=data_dir,
+        probes=False,
+        progress=progress,
     )
     if summary.runs_errored:
         raise ConfigError(f"{summary.runs_errored} training jobs raised: {summary.errors[0]}")

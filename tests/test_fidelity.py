@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from nasbench.cli import main
-from nasbench.errors import ConfigError, MetricError
+from nasbench.errors import ConfigError, MetricError, NasbenchError
 from nasbench.fidelity import fidelity_report, run_fidelity, seed_mean_spearman
-from nasbench.space import CellSpace
+from nasbench.space import CellSpace, get_space
 from nasbench.table import STATUS_DONE, STATUS_FAILED, STATUS_PENDING, TableWriter, open_table, validate_table
 from nasbench.train import Protocol, get_protocol
 
@@ -513,3 +513,15 @@ def test_frontier_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     )
     assert main(["frontier", str(tmp_path)]) == 0
     assert "| a |" in capsys.readouterr().out
+
+
+def test_run_fidelity_on_another_space(tmp_path: Path) -> None:
+    """A sample of a larger space is measured in that space; resuming it as NB201 is refused."""
+    out = tmp_path / "seven-ops.h5"
+    report = run_fidelity(out, tiny_protocol(), space="nb201-7op", archs=3, workers=0, progress=False)
+    table = open_table(out)
+    assert table.space.ops == get_space("nb201-7op").ops and table.space.size == 7**6
+    assert report["archs"] == 3 and table.fidelity["archs"] == 3
+    assert int((table.run_status == 1).sum()) == 3 * 2
+    with pytest.raises(NasbenchError, match="space"):
+        run_fidelity(out, tiny_protocol(), archs=3, workers=0, progress=False)
