@@ -62,16 +62,23 @@ def load_study(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
-def _number(value: Any, digits: int = 3) -> str:
-    if value is None:
-        return "-"
+def _float(value: Any) -> float:
+    """``value`` as a float; NaN when it is missing or not a number."""
     try:
-        number = float(value)
+        return float(value)
     except (TypeError, ValueError):
-        return str(value)
-    if math.isnan(number):
-        return "-"
-    return f"{number:.{digits}f}"
+        return math.nan
+
+
+def _best_first(value: Any) -> tuple[bool, float]:
+    """Sort key: highest number first, missing values last."""
+    number = _float(value)
+    return math.isnan(number), -number
+
+
+def _number(value: Any, digits: int = 3) -> str:
+    number = _float(value)
+    return "-" if math.isnan(number) else f"{number:.{digits}f}"
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -195,21 +202,13 @@ def _proxies_section(studies: Sequence[Mapping[str, Any]]) -> list[str]:
                 _number(values.get("kendall_tau_top10pct")),
                 _number(PUBLISHED_PROXY_SPEARMAN.get(name), 2),
             ]
-            for name, values in sorted(metrics.items(), key=lambda item: -_sortable(item[1].get("spearman")))
+            for name, values in sorted(metrics.items(), key=lambda item: _best_first(item[1].get("spearman")))
         ]
         header = ["proxy", "Spearman", "Kendall τ", "P@10", "P@50", "τ top 10 %",
                   "reference Spearman (NB201 CIFAR-10)"]  # fmt: skip
         lines += _table(header, rows)
         lines.append("")
     return lines[:-1]
-
-
-def _sortable(value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return -math.inf
-    return -math.inf if math.isnan(number) else number
 
 
 def _weight_sharing_section(studies: Sequence[Mapping[str, Any]]) -> list[str]:
