@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from nasbench.errors import (
+from nasbench.core.errors import (
     ArchitectureError,
     ConfigError,
     DatasetError,
@@ -19,15 +19,15 @@ from nasbench.errors import (
     SchemaVersionError,
     TableError,
 )
-from nasbench.space import NB201_OPS, SPACE_PRESETS, Architecture, CellSpace, get_space
-from nasbench.table import Table, TableWriter, open_table, validate_table
+from nasbench.core.space import NB201_OPS, SPACE_PRESETS, Architecture, CellSpace, get_space
+from nasbench.core.table import Table, TableWriter, open_table, validate_table
 
 if TYPE_CHECKING:
-    from nasbench.benchmark import Benchmark, Budget, Constraint, Result, Task
-    from nasbench.datasets import DATASETS, load_dataset
-    from nasbench.generate import generate, merge_tables
-    from nasbench.hardware import available_devices, probe
-    from nasbench.models import (
+    from nasbench.bench.benchmark import Benchmark, Budget, Constraint, Result, Task
+    from nasbench.generation.generate import generate, merge_tables
+    from nasbench.nets.datasets import DATASETS, load_dataset
+    from nasbench.nets.hardware import available_devices, probe
+    from nasbench.nets.models import (
         MODEL_PRESETS,
         MacroConfig,
         arch_cost,
@@ -36,60 +36,64 @@ if TYPE_CHECKING:
         count_cost,
         get_model_config,
     )
-    from nasbench.predictor_eval import evaluate_surrogate, ranking_metrics
-    from nasbench.runner import compare
-    from nasbench.strategy import Strategy, Trial, create_strategy, list_strategies, register_strategy
-    from nasbench.surrogate import (
+    from nasbench.nets.train import PROTOCOL_PRESETS, Protocol, get_protocol, train_architecture
+    from nasbench.prediction.evaluation import evaluate_surrogate, ranking_metrics
+    from nasbench.prediction.surrogate import (
         Surrogate,
         create_surrogate,
         list_surrogates,
         load_surrogate,
         register_surrogate,
     )
-    from nasbench.surrogate_benchmark import SurrogateBenchmark, fit_surrogate_model, load_surrogate_model
-    from nasbench.train import PROTOCOL_PRESETS, Protocol, get_protocol, train_architecture
+    from nasbench.prediction.surrogate_benchmark import (
+        SurrogateBenchmark,
+        fit_surrogate_model,
+        load_surrogate_model,
+    )
+    from nasbench.search.runner import compare
+    from nasbench.search.strategy import Strategy, Trial, create_strategy, list_strategies, register_strategy
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "MODEL_PRESETS": "nasbench.models",
-    "MacroConfig": "nasbench.models",
-    "arch_cost": "nasbench.models",
-    "build_model": "nasbench.models",
-    "cost_arrays": "nasbench.models",
-    "count_cost": "nasbench.models",
-    "get_model_config": "nasbench.models",
-    "PROTOCOL_PRESETS": "nasbench.train",
-    "Protocol": "nasbench.train",
-    "get_protocol": "nasbench.train",
-    "train_architecture": "nasbench.train",
-    "DATASETS": "nasbench.datasets",
-    "load_dataset": "nasbench.datasets",
-    "generate": "nasbench.generate",
-    "merge_tables": "nasbench.generate",
-    "available_devices": "nasbench.hardware",
-    "probe": "nasbench.hardware",
-    "Benchmark": "nasbench.benchmark",
-    "Budget": "nasbench.benchmark",
-    "Constraint": "nasbench.benchmark",
-    "Result": "nasbench.benchmark",
-    "Task": "nasbench.benchmark",
-    "Strategy": "nasbench.strategy",
-    "Trial": "nasbench.strategy",
-    "create_strategy": "nasbench.strategy",
-    "list_strategies": "nasbench.strategy",
-    "register_strategy": "nasbench.strategy",
-    "compare": "nasbench.runner",
-    "Surrogate": "nasbench.surrogate",
-    "create_surrogate": "nasbench.surrogate",
-    "list_surrogates": "nasbench.surrogate",
-    "load_surrogate": "nasbench.surrogate",
-    "register_surrogate": "nasbench.surrogate",
-    "evaluate_surrogate": "nasbench.predictor_eval",
-    "ranking_metrics": "nasbench.predictor_eval",
-    "SurrogateBenchmark": "nasbench.surrogate_benchmark",
-    "fit_surrogate_model": "nasbench.surrogate_benchmark",
-    "load_surrogate_model": "nasbench.surrogate_benchmark",
+    "MODEL_PRESETS": "nasbench.nets.models",
+    "MacroConfig": "nasbench.nets.models",
+    "arch_cost": "nasbench.nets.models",
+    "build_model": "nasbench.nets.models",
+    "cost_arrays": "nasbench.nets.models",
+    "count_cost": "nasbench.nets.models",
+    "get_model_config": "nasbench.nets.models",
+    "PROTOCOL_PRESETS": "nasbench.nets.train",
+    "Protocol": "nasbench.nets.train",
+    "get_protocol": "nasbench.nets.train",
+    "train_architecture": "nasbench.nets.train",
+    "DATASETS": "nasbench.nets.datasets",
+    "load_dataset": "nasbench.nets.datasets",
+    "generate": "nasbench.generation.generate",
+    "merge_tables": "nasbench.generation.generate",
+    "available_devices": "nasbench.nets.hardware",
+    "probe": "nasbench.nets.hardware",
+    "Benchmark": "nasbench.bench.benchmark",
+    "Budget": "nasbench.bench.benchmark",
+    "Constraint": "nasbench.bench.benchmark",
+    "Result": "nasbench.bench.benchmark",
+    "Task": "nasbench.bench.benchmark",
+    "Strategy": "nasbench.search.strategy",
+    "Trial": "nasbench.search.strategy",
+    "create_strategy": "nasbench.search.strategy",
+    "list_strategies": "nasbench.search.strategy",
+    "register_strategy": "nasbench.search.strategy",
+    "compare": "nasbench.search.runner",
+    "Surrogate": "nasbench.prediction.surrogate",
+    "create_surrogate": "nasbench.prediction.surrogate",
+    "list_surrogates": "nasbench.prediction.surrogate",
+    "load_surrogate": "nasbench.prediction.surrogate",
+    "register_surrogate": "nasbench.prediction.surrogate",
+    "evaluate_surrogate": "nasbench.prediction.evaluation",
+    "ranking_metrics": "nasbench.prediction.evaluation",
+    "SurrogateBenchmark": "nasbench.prediction.surrogate_benchmark",
+    "fit_surrogate_model": "nasbench.prediction.surrogate_benchmark",
+    "load_surrogate_model": "nasbench.prediction.surrogate_benchmark",
 }
 
 __all__ = [

@@ -21,11 +21,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nasbench.benchmark import Benchmark, Budget
-from nasbench.errors import ConfigError
-from nasbench.space import CellSpace, get_space
-from nasbench.strategy import Strategy, create_strategy, get_strategy_class, run_strategy
-from nasbench.table import STATUS_DONE, STATUS_FAILED, Table, TableWriter, open_table
+from nasbench.bench.benchmark import Benchmark, Budget
+from nasbench.core.errors import ConfigError
+from nasbench.core.space import CellSpace, get_space
+from nasbench.core.table import STATUS_DONE, STATUS_FAILED, Table, TableWriter, open_table
+from nasbench.search.strategy import Strategy, create_strategy, get_strategy_class, run_strategy
 
 __all__ = ["StrategyConformance", "SurrogateConformance", "synthetic_table"]
 
@@ -101,7 +101,7 @@ def synthetic_table(
     dataset: dict[str, Any] = {"name": "synthetic", "seed": seed}
     recorded: dict[str, Any] = {"name": "synthetic", "epochs": num_epochs, "seeds": list(seeds)}
     if protocol is not None:
-        from nasbench.train import get_protocol
+        from nasbench.nets.train import get_protocol
 
         recipe = get_protocol(protocol)
         model = recipe.model_config().to_dict()
@@ -266,9 +266,9 @@ class SurrogateConformance:
     predict or save before ``fit``; return ``self`` from ``fit`` and keep learned state in
     attributes ending in ``_`` without touching its hyperparameters; give finite float64
     predictions of the right shape (and a std where ``has_std``, a
-    :class:`~nasbench.errors.ConfigError` otherwise); accept strings and Architectures as
+    :class:`~nasbench.core.errors.ConfigError` otherwise); accept strings and Architectures as
     well as indices; predict identically after a second fit with the same seed and after
-    a save/load round trip; fail with :class:`~nasbench.surrogate.ArtifactError` on a
+    a save/load round trip; fail with :class:`~nasbench.prediction.surrogate.ArtifactError` on a
     tampered or truncated artifact; reject bad hyperparameters with a ConfigError naming
     them; and rank held-out classes of a synthetic table better than a constant
     (Kendall tau above ``min_kendall_tau``), having been fitted on ``train_size`` classes
@@ -301,12 +301,12 @@ class SurrogateConformance:
         return _SURROGATE_DATA[key]
 
     def _create(self, **overrides: Any) -> Any:
-        from nasbench.surrogate import create_surrogate
+        from nasbench.prediction.surrogate import create_surrogate
 
         return create_surrogate(self.surrogate_name, **{**self.hyperparameters, **overrides})
 
     def _is_curve_model(self) -> bool:
-        from nasbench.surrogate import get_surrogate_class
+        from nasbench.prediction.surrogate import get_surrogate_class
 
         return get_surrogate_class(self.surrogate_name).kind == "learning-curve"
 
@@ -329,7 +329,12 @@ class SurrogateConformance:
     def test_registered(self) -> None:
         import json
 
-        from nasbench.surrogate import SURROGATE_KINDS, Surrogate, get_surrogate_class, surrogate_info
+        from nasbench.prediction.surrogate import (
+            SURROGATE_KINDS,
+            Surrogate,
+            get_surrogate_class,
+            surrogate_info,
+        )
 
         cls = get_surrogate_class(self.surrogate_name)
         assert issubclass(cls, Surrogate)
@@ -340,7 +345,7 @@ class SurrogateConformance:
         json.dumps(info.to_dict())
 
     def test_predict_before_fit_raises(self, tmp_path: Path) -> None:
-        from nasbench.surrogate import NotFittedError
+        from nasbench.prediction.surrogate import NotFittedError
 
         model = self._create()
         for call in (lambda: self._predict(model, _EMPTY_DATA, [0, 1]), lambda: model.save(tmp_path / "m")):
@@ -403,7 +408,7 @@ class SurrogateConformance:
         np.testing.assert_array_equal(self._predict(first, data), self._predict(second, data))
 
     def test_save_load_round_trip(self, tmp_path_factory: Any, tmp_path: Path) -> None:
-        from nasbench.surrogate import ArtifactError, load_surrogate
+        from nasbench.prediction.surrogate import ArtifactError, load_surrogate
 
         data = self._data(tmp_path_factory)
         model = self._fitted_model(tmp_path_factory)
@@ -429,7 +434,7 @@ class SurrogateConformance:
                 raise AssertionError(f"a {name} artifact loaded")
 
     def test_bad_hyperparameters_rejected(self) -> None:
-        from nasbench.surrogate import create_surrogate, get_surrogate_class
+        from nasbench.prediction.surrogate import create_surrogate, get_surrogate_class
 
         _check_bad_hyperparameters(
             self.surrogate_name, get_surrogate_class(self.surrogate_name).hyperparameters(), create_surrogate
@@ -444,7 +449,7 @@ class SurrogateConformance:
         import pytest
         from scipy.stats import kendalltau
 
-        from nasbench.surrogate import get_surrogate_class
+        from nasbench.prediction.surrogate import get_surrogate_class
 
         if not get_surrogate_class(self.surrogate_name).learns_from_targets:
             pytest.skip(f"{self.surrogate_name} does not learn from targets; judged against real tables")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nasbench.space import CellSpace
+from nasbench.core.space import CellSpace
 
 __all__ = ["ClassLedger", "neighbour_indices"]
 

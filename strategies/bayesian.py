@@ -17,11 +17,11 @@ import math
 from collections import deque
 
 import numpy as np
+from nasbench.strategies._common import ClassLedger, neighbour_indices
 
-from nasbench.benchmark import Result
-from nasbench.errors import ConfigError
-from nasbench.strategy import SearchFinished, Strategy, Trial, check_choice, check_float, check_int
-from strategies._common import ClassLedger, neighbour_indices
+from nasbench.bench.benchmark import Result
+from nasbench.core.errors import ConfigError
+from nasbench.search.strategy import SearchFinished, Strategy, Trial, check_choice, check_float, check_int
 
 __all__ = ["Bananas", "GaussianProcessBO"]
 

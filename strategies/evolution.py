@@ -12,9 +12,9 @@ from collections import deque
 
 import numpy as np
 
-from nasbench.benchmark import Result
-from nasbench.errors import ConfigError
-from nasbench.strategy import Strategy, Trial, check_float, check_int
+from nasbench.bench.benchmark import Result
+from nasbench.core.errors import ConfigError
+from nasbench.search.strategy import Strategy, Trial, check_float, check_int
 
 _BATCH = 256  # random draws made at once by RegularizedEvolution
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from nasbench.benchmark import Result
-from nasbench.strategy import SearchFinished, Strategy, Trial, check_choice
+from nasbench.bench.benchmark import Result
+from nasbench.search.strategy import SearchFinished, Strategy, Trial, check_choice
 
 
 class GridSearch(Strategy):
@@ -12,7 +12,7 @@ class GridSearch(Strategy):
     ``order="shuffled"`` (default) visits the classes in a permutation drawn from
     ``seed``, so a run cut short by its budget is a random search without repeats;
     ``order="index"`` visits them by ascending representative index, the plain grid.
-    :class:`~nasbench.strategy.SearchFinished` is raised once every class was proposed.
+    :class:`~nasbench.search.strategy.SearchFinished` is raised once every class was proposed.
     """
 
     kind = "black-box"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from nasbench.benchmark import Result
-from nasbench.strategy import SearchFinished, Strategy, Trial, check_choice
+from nasbench.bench.benchmark import Result
+from nasbench.search.strategy import SearchFinished, Strategy, Trial, check_choice
 
 
 class LocalSearch(Strategy):
@@ -22,7 +22,7 @@ class LocalSearch(Strategy):
 
     No isomorphism class is evaluated twice in a run: a neighbour whose class was
     already evaluated is judged by the accuracy it had, at no cost, and restarts draw
-    only classes not yet evaluated. :class:`~nasbench.strategy.SearchFinished` is raised
+    only classes not yet evaluated. :class:`~nasbench.search.strategy.SearchFinished` is raised
     once every class has been evaluated.
     """
 

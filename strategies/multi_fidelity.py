@@ -16,11 +16,11 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
+from nasbench.strategies._common import ClassLedger
 
-from nasbench.benchmark import Result
-from nasbench.errors import ConfigError, NasbenchError
-from nasbench.strategy import SearchFinished, Strategy, Trial, check_float, check_int
-from strategies._common import ClassLedger
+from nasbench.bench.benchmark import Result
+from nasbench.core.errors import ConfigError, NasbenchError
+from nasbench.search.strategy import SearchFinished, Strategy, Trial, check_float, check_int
 
 __all__ = ["BOHB", "Hyperband", "bracket_schedule"]
 

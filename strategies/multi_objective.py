@@ -3,9 +3,9 @@ regularized evolution (best accuracy under a limit on a device metric).
 
 Both read the device metric (e.g. ``cpu-1t/latency_ms_b1``) from the task's free
 properties: it is known for every architecture without training. ``device=None`` picks
-the task's first device. Device ids follow :mod:`nasbench.hardware`: ``cpu-<threads>t``
+the task's first device. Device ids follow :mod:`nasbench.nets.hardware`: ``cpu-<threads>t``
 or ``cuda<index>``; whether the task has the device and the metric is checked when a run
-starts, with one :class:`~nasbench.errors.MetricError` naming what the table does have.
+starts, with one :class:`~nasbench.core.errors.MetricError` naming what the table does have.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import re
 from collections import deque
 
 import numpy as np
+from nasbench.strategies._common import ClassLedger, neighbour_indices
 
-from nasbench.benchmark import Constraint, Result, Task
-from nasbench.errors import ConfigError, MetricError
-from nasbench.strategy import SearchFinished, Strategy, Trial, check_float, check_int
-from strategies._common import ClassLedger, neighbour_indices
+from nasbench.bench.benchmark import Constraint, Result, Task
+from nasbench.core.errors import ConfigError, MetricError
+from nasbench.search.strategy import SearchFinished, Strategy, Trial, check_float, check_int
 
 __all__ = ["NSGA2", "ConstrainedEvolution", "non_dominated_fronts"]
 

@@ -1,9 +1,9 @@
 """One-shot search strategies on a weight-sharing supernet: DARTS (first and second order),
 GDAS, RSPS, SPOS and ENAS.
 
-Every strategy trains a :class:`~nasbench.supernet.Supernet` of the task's protocol on the
+Every strategy trains a :class:`~nasbench.nets.supernet.Supernet` of the task's protocol on the
 weights half of the protocol's training split and chooses its architecture with the other
-half (:func:`~nasbench.oneshot.split_search_data`). Shared defaults, from DARTS (Liu et al.,
+half (:func:`~nasbench.search.oneshot.split_search_data`). Shared defaults, from DARTS (Liu et al.,
 2019): SGD with learning rate 0.025 annealed per epoch by a cosine to 0.001, momentum 0.9,
 weight decay 3e-4, gradient norm clipped at 5, batches of 64; architecture parameters by
 Adam with learning rate 3e-4, betas (0.5, 0.999), weight decay 1e-3. The papers search
@@ -25,8 +25,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nasbench.errors import ConfigError
-from nasbench.oneshot import (
+from nasbench.core.errors import ConfigError
+from nasbench.core.space import Architecture
+from nasbench.nets.supernet import ArchitectureWeightsError, SearchDivergedError, Supernet, evaluate_path
+from nasbench.search.oneshot import (
     OneShotBudget,
     OneShotStrategy,
     OneShotTask,
@@ -34,9 +36,7 @@ from nasbench.oneshot import (
     cosine_learning_rate,
     train_uniform_paths,
 )
-from nasbench.space import Architecture
-from nasbench.strategy import check_choice, check_float, check_int
-from nasbench.supernet import ArchitectureWeightsError, SearchDivergedError, Supernet, evaluate_path
+from nasbench.search.strategy import check_choice, check_float, check_int
 
 __all__ = [
     "DARTS",

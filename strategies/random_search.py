@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from nasbench.benchmark import Result
-from nasbench.strategy import SearchFinished, Strategy, Trial, check_choice
+from nasbench.bench.benchmark import Result
+from nasbench.search.strategy import SearchFinished, Strategy, Trial, check_choice
 
 
 class RandomSearch(Strategy):

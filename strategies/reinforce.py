@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from nasbench.benchmark import Result
-from nasbench.errors import ConfigError
-from nasbench.strategy import Strategy, Trial, check_choice, check_float, check_int
+from nasbench.bench.benchmark import Result
+from nasbench.core.errors import ConfigError
+from nasbench.search.strategy import Strategy, Trial, check_choice, check_float, check_int
 
 _ADAM_BETAS = (0.9, 0.999)
 _ADAM_EPS = 1e-8

@@ -2,18 +2,18 @@
 
 Each registers through the ``nasbench.surrogates`` entry-point group (see
 pyproject.toml), exactly as a third-party package would; create them with
-:func:`nasbench.surrogate.create_surrogate`. Modules:
+:func:`nasbench.prediction.surrogate.create_surrogate`. Modules:
 
-- :mod:`surrogates.tree`: ``xgb`` (gradient-boosted trees, the default) and ``rf``
+- :mod:`nasbench.surrogates.tree`: ``xgb`` (gradient-boosted trees, the default) and ``rf``
   (random forest, std from the spread of its trees);
-- :mod:`surrogates.gp`: ``gp``, a Gaussian process with an exponentiated-Hamming kernel;
-- :mod:`surrogates.neural`: ``mlp-ensemble`` (BANANAS-style) and ``gin`` (graph
+- :mod:`nasbench.surrogates.gp`: ``gp``, a Gaussian process with an exponentiated-Hamming kernel;
+- :mod:`nasbench.surrogates.neural`: ``mlp-ensemble`` (BANANAS-style) and ``gin`` (graph
   isomorphism network, torch imported on first fit);
-- :mod:`surrogates.ensemble`: ``ensemble``, any of the above bagged, with a
+- :mod:`nasbench.surrogates.ensemble`: ``ensemble``, any of the above bagged, with a
   NAS-Bench-301-style noise model;
-- :mod:`surrogates.learning_curve`: ``lc-extrapolation``, the final accuracy from the
+- :mod:`nasbench.surrogates.learning_curve`: ``lc-extrapolation``, the final accuracy from the
   first epochs of a learning curve;
-- :mod:`surrogates.zero_cost`: zero-cost proxies scored on the network at initialisation.
+- :mod:`nasbench.surrogates.zero_cost`: zero-cost proxies scored on the network at initialisation.
 
 Importing this package imports none of its modules (and never torch).
 """

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from nasbench.errors import ConfigError
-from nasbench.space import CellSpace
-from nasbench.surrogate import (
+from nasbench.core.errors import ConfigError
+from nasbench.core.space import CellSpace
+from nasbench.prediction.surrogate import (
     Surrogate,
     as_indices,
     check_bool,

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 from scipy.linalg import cho_solve, solve_triangular
 
-from nasbench.errors import ConfigError
-from nasbench.space import CellSpace
-from nasbench.surrogate import (
+from nasbench.core.errors import ConfigError
+from nasbench.core.space import CellSpace
+from nasbench.prediction.surrogate import (
     ENCODINGS,
     Surrogate,
     check_choice,

@@ -25,11 +25,18 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from nasbench.surrogates.tree import _xgboost, xgboost_booster
 
-from nasbench.errors import ConfigError
-from nasbench.space import CellSpace
-from nasbench.surrogate import ENCODINGS, Surrogate, check_choice, check_float, check_int, encode_archs
-from surrogates.tree import _xgboost, xgboost_booster
+from nasbench.core.errors import ConfigError
+from nasbench.core.space import CellSpace
+from nasbench.prediction.surrogate import (
+    ENCODINGS,
+    Surrogate,
+    check_choice,
+    check_float,
+    check_int,
+    encode_archs,
+)
 
 __all__ = ["LearningCurveExtrapolator"]
 

@@ -9,7 +9,7 @@ tensors in one BLAS thread, so it needs no torch and is bit-for-bit reproducible
 
 ``gin`` is a graph isomorphism network (Xu et al., 2019), the graph learner NAS-Bench-301
 found most accurate for cell spaces, on the op-on-node graph of
-:meth:`nasbench.space.CellSpace.encode_adjacency`. Torch is imported on first use;
+:meth:`nasbench.core.space.CellSpace.encode_adjacency`. Torch is imported on first use;
 training runs in one thread, with torch's global random state forked and seeded, so it
 is reproducible and leaves the caller's random state untouched.
 """
@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from nasbench.errors import ConfigError
-from nasbench.space import CellSpace
-from nasbench.surrogate import (
+from nasbench.core.errors import ConfigError
+from nasbench.core.space import CellSpace
+from nasbench.prediction.surrogate import (
     ENCODINGS,
     Surrogate,
     as_indices,

@@ -12,9 +12,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nasbench.errors import ConfigError
-from nasbench.space import CellSpace
-from nasbench.surrogate import (
+from nasbench.core.errors import ConfigError
+from nasbench.core.space import CellSpace
+from nasbench.prediction.surrogate import (
     ENCODINGS,
     Surrogate,
     as_indices,

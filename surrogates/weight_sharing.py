@@ -1,7 +1,7 @@
 """Weight-sharing estimator: a supernet trained once scores any architecture by its
 accuracy with inherited weights.
 
-A :class:`~nasbench.supernet.Supernet` of the protocol's network skeleton is trained by
+A :class:`~nasbench.nets.supernet.Supernet` of the protocol's network skeleton is trained by
 uniform path sampling (one random architecture per batch, only its ops run) on the
 protocol's training split; an architecture's score is then its accuracy (percent, like
 a table's ``val_acc``) with the supernet's weights on a fixed subset of the protocol's
@@ -26,12 +26,12 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from nasbench.errors import ConfigError
-from nasbench.oneshot import OneShotBudget, OneShotTask, SearchSession, train_uniform_paths
-from nasbench.space import CellSpace
-from nasbench.supernet import Supernet, evaluate_path, recalibrate_batchnorm
-from nasbench.surrogate import Surrogate, check_bool, check_float, check_int
-from nasbench.train import PROTOCOL_PRESETS, Protocol
+from nasbench.core.errors import ConfigError
+from nasbench.core.space import CellSpace
+from nasbench.nets.supernet import Supernet, evaluate_path, recalibrate_batchnorm
+from nasbench.nets.train import PROTOCOL_PRESETS, Protocol
+from nasbench.prediction.surrogate import Surrogate, check_bool, check_float, check_int
+from nasbench.search.oneshot import OneShotBudget, OneShotTask, SearchSession, train_uniform_paths
 
 __all__ = [
     "BN_MODES",
@@ -355,14 +355,14 @@ def weight_sharing_study(
     uniform path sampling (with running statistics tracked, which does not change
     training); every usable class of the table is then scored in each of ``bn_modes`` and
     compared with the table's seed-mean final validation accuracy
-    (:func:`nasbench.predictor_eval.ranking_metrics`: Kendall tau, Spearman, precision@k,
+    (:func:`nasbench.prediction.evaluation.ranking_metrics`: Kendall tau, Spearman, precision@k,
     tau within the true top 10 %). Returns a JSON-ready dict with one row per (epochs,
     seed, mode) holding the metrics, ``fit_seconds`` (CPU seconds of supernet training)
     and ``score_seconds`` (CPU seconds to score every class). ``max_classes`` scores a
     seeded random sample of the classes instead (for a quick look; the figures of record
     use them all).
     """
-    from nasbench.predictor_eval import class_targets, ranking_metrics
+    from nasbench.prediction.evaluation import class_targets, ranking_metrics
 
     modes = list(bn_modes)
     unknown = [mode for mode in modes if mode not in BN_MODES]

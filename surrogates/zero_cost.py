@@ -1,7 +1,7 @@
 """Zero-cost proxies: rank architectures from their freshly initialised network.
 
 Every proxy is a function ``(model, inputs, targets) -> float`` on the real network that
-:func:`nasbench.models.build_model` builds, at initialisation, in training mode (batch
+:func:`nasbench.nets.models.build_model` builds, at initialisation, in training mode (batch
 statistics), with one real batch where the proxy needs data. A proxy never changes the
 model's parameters (gradients are taken with :func:`torch.autograd.grad`, so no ``.grad``
 is left behind); synflow works on a copy. Each is oriented as its paper uses it: a higher
@@ -31,8 +31,8 @@ the mean cross-entropy of the batch):
 ``nwot``      Mellor et al. 2021 (v2, NASWOT): each ReLU unit gives every image a binary
               code (active or not); ``K[i, j]`` = number of units on which images i and j
               agree (summed over every ReLU module of the network); score = ``log det K``.
-``params``    parameters, as :func:`nasbench.models.count_cost` counts them.
-``flops``     multiply-accumulates of one image, as :func:`nasbench.models.count_cost`
+``params``    parameters, as :func:`nasbench.nets.models.count_cost` counts them.
+``flops``     multiply-accumulates of one image, as :func:`nasbench.nets.models.count_cost`
               counts them.
 
 Within :func:`score_architectures` the proxies that read the loss gradient, the input
@@ -74,12 +74,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nasbench.errors import ConfigError, NasbenchError, TableError
-from nasbench.models import MacroConfig, build_model, count_cost
-from nasbench.space import ArchLike, CellSpace, get_space
-from nasbench.surrogate import Surrogate, check_choice, check_int
-from nasbench.table import Table, open_table
-from nasbench.train import Protocol, get_protocol
+from nasbench.core.errors import ConfigError, NasbenchError, TableError
+from nasbench.core.space import ArchLike, CellSpace, get_space
+from nasbench.core.table import Table, open_table
+from nasbench.nets.models import MacroConfig, build_model, count_cost
+from nasbench.nets.train import Protocol, get_protocol
+from nasbench.prediction.surrogate import Surrogate, check_choice, check_int
 
 __all__ = [
     "DEFAULT_PROXIES",
@@ -457,7 +457,7 @@ def score_architectures(
 ) -> dict[str, np.ndarray]:
     """Score architectures with zero-cost proxies: name -> float64 [len(indices)].
 
-    Every network is built by :func:`~nasbench.models.build_model` with the protocol's
+    Every network is built by :func:`~nasbench.nets.models.build_model` with the protocol's
     macro skeleton and ``seed``; every proxy sees the same batch of ``batch_size``
     training images of the protocol's data (``data``, or ``protocol.load_data()``) drawn
     with ``seed``. Members of one isomorphism class get the score of the smallest index
@@ -662,7 +662,7 @@ def read_proxy_scores(
 
     ``table`` (a Table or a path) defaults to the file beside it (``X.proxies.h5`` ->
     ``X.h5``). A missing, truncated or tampered file, or scores of another table (the
-    table's checksum or classes differ), raise one :class:`~nasbench.errors.TableError`.
+    table's checksum or classes differ), raise one :class:`~nasbench.core.errors.TableError`.
     """
     source = Path(path)
     where = str(source)
@@ -727,7 +727,7 @@ def score_table(
     """Score every class of a table with its own protocol and store the scores beside it.
 
     The protocol, macro skeleton and space are the table's; the data are the protocol's
-    (looked up as :func:`nasbench.datasets.load_dataset` does, ``data_dir`` first).
+    (looked up as :func:`nasbench.nets.datasets.load_dataset` does, ``data_dir`` first).
     ``workers`` processes share the classes (the scores do not depend on it). Returns
     the path of the scores file.
     """

@@ -1,4 +1,4 @@
-"""Shared fixtures: small but real tables written through :class:`nasbench.table.TableWriter`.
+"""Shared fixtures: small but real tables written through :class:`nasbench.core.table.TableWriter`.
 
 ``complete_table``: the whole NAS-Bench-201 space (15,625 rows, 6,466 classes), tiny-preset
 costs, seeds [0, 1], 4 epochs; 200 classes measured on both seeds (half of them written
@@ -23,9 +23,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from nasbench.models import cost_arrays
-from nasbench.space import CellSpace, get_space
-from nasbench.table import TableWriter
+from nasbench.core.space import CellSpace, get_space
+from nasbench.core.table import TableWriter
+from nasbench.nets.models import cost_arrays
 
 CREATED = "2024-05-01T12:00:00+00:00"
 FAILED_MESSAGE = "diverged: loss is nan at epoch 3"
@@ -210,7 +210,7 @@ def complete_case(tmp_path_factory: pytest.TempPathFactory) -> TableCase:
 
 @pytest.fixture(scope="session")
 def complete_table(complete_case: TableCase):
-    from nasbench.table import open_table
+    from nasbench.core.table import open_table
 
     return open_table(complete_case.path)
 
@@ -222,7 +222,7 @@ def sampled_case(tmp_path_factory: pytest.TempPathFactory) -> TableCase:
 
 @pytest.fixture(scope="session")
 def sampled_table(sampled_case: TableCase):
-    from nasbench.table import open_table
+    from nasbench.core.table import open_table
 
     return open_table(sampled_case.path)
 

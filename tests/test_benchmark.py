@@ -1,4 +1,4 @@
-"""Behaviour of the simulated benchmark (:mod:`nasbench.benchmark`).
+"""Behaviour of the simulated benchmark (:mod:`nasbench.bench.benchmark`).
 
 Every expected value is computed here from the table's own arrays (``Table.raw``,
 ``run_status``, ``class_row``, ``unique``, ``canonical``, device metrics), never by asking
@@ -17,7 +17,7 @@ import h5py
 import numpy as np
 import pytest
 
-from nasbench.benchmark import (
+from nasbench.bench.benchmark import (
     TRAJECTORY_COLUMNS,
     Benchmark,
     Budget,
@@ -26,8 +26,8 @@ from nasbench.benchmark import (
     Result,
     Task,
 )
-from nasbench.errors import ArchitectureError, ConfigError, MetricError, NasbenchError, TableError
-from nasbench.table import STATUS_DONE, STATUS_FAILED, STATUS_PENDING, Table, TableWriter, open_table
+from nasbench.core.errors import ArchitectureError, ConfigError, MetricError, NasbenchError, TableError
+from nasbench.core.table import STATUS_DONE, STATUS_FAILED, STATUS_PENDING, Table, TableWriter, open_table
 from nasbench.testing import synthetic_table
 
 NUM_EPOCHS = 5

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nasbench.card import data_card
-from nasbench.cli import main
-from nasbench.table import TableWriter, open_table
+from nasbench.cli.main import main
+from nasbench.core.table import TableWriter, open_table
+from nasbench.reporting.card import data_card
 from nasbench.testing import synthetic_table
 
 

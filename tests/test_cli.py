@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 
-from nasbench.cli import build_parser, main
-from nasbench.models import cost_arrays
-from nasbench.table import open_table
+from nasbench.cli.main import build_parser, main
+from nasbench.core.table import open_table
+from nasbench.nets.models import cost_arrays
 
 if TYPE_CHECKING:
     from conftest import TableCase

@@ -21,9 +21,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nasbench import datasets
-from nasbench.datasets import DATASETS, DataSplits, dataset_shape, find_data_dir, load_dataset
-from nasbench.errors import DatasetError
+from nasbench.core.errors import DatasetError
+from nasbench.nets import datasets
+from nasbench.nets.datasets import DATASETS, DataSplits, dataset_shape, find_data_dir, load_dataset
 
 REAL_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 HAVE_REAL_FASHION = all(

@@ -1,4 +1,4 @@
-"""Tests of :mod:`nasbench.fidelity`: Spearman-Brown, the report on hand-made tables, the
+"""Tests of :mod:`nasbench.generation.fidelity`: Spearman-Brown, the report on hand-made tables, the
 resumable ``run_fidelity`` on the tiny protocol and the ``fidelity`` subcommand."""
 
 from __future__ import annotations
@@ -13,12 +13,19 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nasbench.cli import main
-from nasbench.errors import ConfigError, MetricError, NasbenchError
-from nasbench.fidelity import fidelity_report, run_fidelity, seed_mean_spearman
-from nasbench.space import CellSpace, get_space
-from nasbench.table import STATUS_DONE, STATUS_FAILED, STATUS_PENDING, TableWriter, open_table, validate_table
-from nasbench.train import Protocol, get_protocol
+from nasbench.cli.main import main
+from nasbench.core.errors import ConfigError, MetricError, NasbenchError
+from nasbench.core.space import CellSpace, get_space
+from nasbench.core.table import (
+    STATUS_DONE,
+    STATUS_FAILED,
+    STATUS_PENDING,
+    TableWriter,
+    open_table,
+    validate_table,
+)
+from nasbench.generation.fidelity import fidelity_report, run_fidelity, seed_mean_spearman
+from nasbench.nets.train import Protocol, get_protocol
 
 CREATED = "2024-05-01T12:00:00+00:00"
 NUM_EPOCHS = 3
@@ -473,7 +480,7 @@ def test_cli_fidelity_bad_setting(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 def test_frontier_markdown_orders_protocols_by_cost() -> None:
-    from nasbench.fidelity import frontier_markdown
+    from nasbench.generation.fidelity import frontier_markdown
 
     def report(seconds: float, spearman: float) -> dict[str, object]:
         return {
@@ -494,7 +501,7 @@ def test_frontier_markdown_orders_protocols_by_cost() -> None:
 
 
 def test_frontier_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from nasbench.cli import main
+    from nasbench.cli.main import main
 
     assert main(["frontier", str(tmp_path)]) == 1
     assert capsys.readouterr().err.startswith("nasbench: error:")

@@ -20,13 +20,23 @@ import numpy as np
 import pytest
 import torch
 
-import nasbench.datasets
-import nasbench.generate
-import nasbench.train
-from nasbench.cli import main
-from nasbench.datasets import DATA_ENV_VAR, load_dataset
-from nasbench.errors import ConfigError, NotMeasuredError, TableError
-from nasbench.generate import (
+import nasbench.generation.generate
+import nasbench.nets.datasets
+import nasbench.nets.train
+from nasbench.cli.main import main
+from nasbench.core.errors import ConfigError, NotMeasuredError, TableError
+from nasbench.core.space import CellSpace
+from nasbench.core.table import (
+    COMPACT_DTYPES,
+    EPOCH_METRICS,
+    STATUS_DONE,
+    STATUS_PENDING,
+    Table,
+    TableWriter,
+    open_table,
+    validate_table,
+)
+from nasbench.generation.generate import (
     GENERATOR_DEFAULTS,
     GenerateSummary,
     Journal,
@@ -37,19 +47,9 @@ from nasbench.generate import (
     parse_shard,
     select_classes,
 )
-from nasbench.hardware import available_devices, usable_cpu_cores
-from nasbench.space import CellSpace
-from nasbench.table import (
-    COMPACT_DTYPES,
-    EPOCH_METRICS,
-    STATUS_DONE,
-    STATUS_PENDING,
-    Table,
-    TableWriter,
-    open_table,
-    validate_table,
-)
-from nasbench.train import PROTOCOL_PRESETS, Protocol, RunResult, train_architecture
+from nasbench.nets.datasets import DATA_ENV_VAR, load_dataset
+from nasbench.nets.hardware import available_devices, usable_cpu_cores
+from nasbench.nets.train import PROTOCOL_PRESETS, Protocol, RunResult, train_architecture
 
 FAST = PROTOCOL_PRESETS["tiny"].replace(epochs=2)
 LIMIT = 4
@@ -534,7 +534,7 @@ def test_cli_missing_dataset_files_say_where_it_looked(
     empty = tmp_path / "empty"
     empty.mkdir()
     monkeypatch.delenv(DATA_ENV_VAR, raising=False)
-    monkeypatch.setattr(nasbench.datasets, "SYSTEM_DATA_DIR", tmp_path / "system")
+    monkeypatch.setattr(nasbench.nets.datasets, "SYSTEM_DATA_DIR", tmp_path / "system")
     before = table_copy.read_bytes()
     argv = cli_generate_args(table_copy, "--dataset", "fashion-mnist", "--data-dir", str(empty))
     code, _, err = run_cli(capsys, argv)
@@ -558,7 +558,7 @@ def test_cli_set_augment_takes_a_single_name(
         seen["protocol"] = protocol
         return GenerateSummary(out=str(out), classes_selected=0, runs_scheduled=0)
 
-    monkeypatch.setattr(nasbench.generate, "generate", fake_generate)
+    monkeypatch.setattr(nasbench.generation.generate, "generate", fake_generate)
     code, _, err = run_cli(capsys, cli_generate_args(tmp_path / "t.h5", "--set", "augment=flip"))
     assert code == 0, err
     assert seen["protocol"].augment == ("flip",)
@@ -720,14 +720,14 @@ def test_a_raising_job_is_reported_and_stays_pending(
 ) -> None:
     new_class = int(chosen_classes(base_table, LIMIT + 1)[LIMIT])
     failing_seed = FAST.seeds[1]
-    real_job = nasbench.generate.run_training_job
+    real_job = nasbench.generation.generate.run_training_job
 
     def job(payload: dict[str, Any]) -> dict[str, Any]:
         if (payload["index"], payload["seed"]) == (new_class, failing_seed):
             raise RuntimeError("worker exploded\nwith a second line")
         return real_job(payload)
 
-    monkeypatch.setattr(nasbench.generate, "run_training_job", job)
+    monkeypatch.setattr(nasbench.generation.generate, "run_training_job", job)
     logged: list[str] = []
     summary = run_generate(table_copy, limit=LIMIT + 1, log=logged.append)
     assert summary.runs_scheduled == SEEDS
@@ -752,7 +752,7 @@ def test_cli_exits_1_when_a_job_raises(
     def job(payload: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"no luck for {payload['index']}")
 
-    monkeypatch.setattr(nasbench.generate, "run_training_job", job)
+    monkeypatch.setattr(nasbench.generation.generate, "run_training_job", job)
     code, out, err = run_cli(capsys, cli_generate_args(table_copy, "--limit", str(LIMIT + 1)))
     assert code == 1
     assert "0 done" in out and "2 errored" in out
@@ -773,7 +773,7 @@ def test_in_process_generate_leaves_torch_threads_alone(
         metrics = {name: [1.0] * protocol.epochs for name in EPOCH_METRICS}
         return RunResult(metrics)
 
-    monkeypatch.setattr(nasbench.train, "train_architecture", quick)
+    monkeypatch.setattr(nasbench.nets.train, "train_architecture", quick)
     torch.set_num_threads(2)
     summary = run_generate(table_copy, limit=LIMIT + 1)
     assert summary.runs_done == SEEDS

@@ -1,6 +1,6 @@
 """Reliability of the generator under kills: SIGKILL of the whole command, of one Dask worker.
 
-The promise (``nasbench.generate``'s module docstring and ``nasbench generate --help``): kill
+The promise (``nasbench.generation.generate``'s module docstring and ``nasbench generate --help``): kill
 it at any moment, re-run the same command, and it resumes; no job lost, none recorded twice,
 and the table file always opens and validates. These tests kill a real ``nasbench generate``
 process group at seeded random moments (with a checkpoint after every job, so kills land in
@@ -29,9 +29,9 @@ import psutil
 import pytest
 import torch
 
-from nasbench.generate import Journal, _table_id, checkpoint, generate, select_classes
-from nasbench.hardware import available_devices
-from nasbench.table import EPOCH_METRICS, STATUS_DONE, STATUS_PENDING, Table, open_table, validate_table
+from nasbench.core.table import EPOCH_METRICS, STATUS_DONE, STATUS_PENDING, Table, open_table, validate_table
+from nasbench.generation.generate import Journal, _table_id, checkpoint, generate, select_classes
+from nasbench.nets.hardware import available_devices
 
 LIMIT = 12  # classes of the reference run; smaller limits select a prefix of the same classes
 SEEDS = 2  # the tiny preset's seeds (0, 1)

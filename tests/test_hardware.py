@@ -12,9 +12,9 @@ import pytest
 import torch
 from torch import nn
 
-from nasbench import hardware
-from nasbench.errors import ConfigError
-from nasbench.hardware import (
+from nasbench.core.errors import ConfigError
+from nasbench.nets import hardware
+from nasbench.nets.hardware import (
     PROBE_METRICS,
     Device,
     available_devices,
@@ -24,7 +24,7 @@ from nasbench.hardware import (
     probe_metric_names,
     usable_cpu_cores,
 )
-from nasbench.models import build_model, get_model_config
+from nasbench.nets.models import build_model, get_model_config
 
 ALL_CONV3 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"

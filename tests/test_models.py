@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from nasbench.errors import ArchitectureError, ConfigError
-from nasbench.models import (
+from nasbench.core.errors import ArchitectureError, ConfigError
+from nasbench.core.space import CellSpace, get_space
+from nasbench.nets.models import (
     MODEL_PRESETS,
     MacroConfig,
     arch_cost,
@@ -16,7 +17,6 @@ from nasbench.models import (
     count_cost,
     get_model_config,
 )
-from nasbench.space import CellSpace, get_space
 
 ALL_CONV3 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"

@@ -6,15 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from nasbench.strategies.oneshot import DARTS, GDAS, ONE_SHOT_STRATEGIES
+from nasbench.surrogates.weight_sharing import WeightSharingSurrogate, score_architectures
 
-from nasbench.errors import ConfigError
-from nasbench.oneshot import OneShotBudget, OneShotResult, OneShotStrategy, OneShotTask
-from nasbench.space import get_space
-from nasbench.supernet import Supernet
-from nasbench.surrogate import NotFittedError, get_surrogate_class, load_surrogate
-from nasbench.train import get_protocol
-from strategies.oneshot import DARTS, GDAS, ONE_SHOT_STRATEGIES
-from surrogates.weight_sharing import WeightSharingSurrogate, score_architectures
+from nasbench.core.errors import ConfigError
+from nasbench.core.space import get_space
+from nasbench.nets.supernet import Supernet
+from nasbench.nets.train import get_protocol
+from nasbench.prediction.surrogate import NotFittedError, get_surrogate_class, load_surrogate
+from nasbench.search.oneshot import OneShotBudget, OneShotResult, OneShotStrategy, OneShotTask
 
 PROTOCOL = get_protocol("tiny")
 SPACE = get_space("nb201")
@@ -238,8 +238,9 @@ def test_one_tracked_supernet_serves_every_batchnorm_mode(surrogate):
 
 
 def test_weight_sharing_study_scores_every_mode_from_one_training(tmp_path):
+    from nasbench.surrogates.weight_sharing import BN_MODES, weight_sharing_study
+
     from nasbench.testing import synthetic_table
-    from surrogates.weight_sharing import BN_MODES, weight_sharing_study
 
     table = synthetic_table(tmp_path / "tiny.h5", protocol="tiny")
     study = weight_sharing_study(table, epochs=(1,), eval_images=32, batch_size=128, max_classes=24)
@@ -258,8 +259,8 @@ def test_weight_sharing_study_scores_every_mode_from_one_training(tmp_path):
 
 
 def test_one_shot_strategies_are_registered_beside_the_black_box_ones() -> None:
-    from nasbench.demo import builtin_strategies
-    from nasbench.strategy import get_strategy_class, is_one_shot, list_strategies, strategy_info
+    from nasbench.search.demo import builtin_strategies
+    from nasbench.search.strategy import get_strategy_class, is_one_shot, list_strategies, strategy_info
 
     assert list_strategies(kind="one-shot") == sorted(ONE_SHOT_STRATEGIES)
     for name, cls in ONE_SHOT_STRATEGIES.items():
@@ -272,8 +273,8 @@ def test_one_shot_strategies_are_registered_beside_the_black_box_ones() -> None:
 def test_runner_puts_a_one_shot_search_on_the_leaderboard(tmp_path) -> None:
     import csv
 
-    from nasbench.benchmark import Budget
-    from nasbench.runner import _check_names, compare
+    from nasbench.bench.benchmark import Budget
+    from nasbench.search.runner import _check_names, compare
     from nasbench.testing import synthetic_table
 
     table = synthetic_table(tmp_path / "tiny.h5", protocol="tiny")
@@ -295,7 +296,7 @@ def test_runner_puts_a_one_shot_search_on_the_leaderboard(tmp_path) -> None:
     index = int(row["final_index"])
     assert table.space.index(row["final_arch"]) == index
     # Charged the search's CPU seconds on top of the tabulated training of its result.
-    from nasbench.benchmark import Benchmark
+    from nasbench.bench.benchmark import Benchmark
 
     training = Benchmark(table, seed=0).evaluate(index).cost_seconds
     assert float(row["sim_seconds"]) > training + 0.05
@@ -305,9 +306,9 @@ def test_runner_puts_a_one_shot_search_on_the_leaderboard(tmp_path) -> None:
 def test_runner_records_architecture_weights_and_the_report_plots_them(tmp_path) -> None:
     import csv
 
-    from nasbench.benchmark import Budget
-    from nasbench.report import write_report
-    from nasbench.runner import ARCHITECTURE_WEIGHT_COLUMNS, ONE_SHOT_COLUMNS, compare
+    from nasbench.bench.benchmark import Budget
+    from nasbench.reporting.leaderboard import write_report
+    from nasbench.search.runner import ARCHITECTURE_WEIGHT_COLUMNS, ONE_SHOT_COLUMNS, compare
     from nasbench.testing import synthetic_table
 
     table = synthetic_table(tmp_path / "tiny.h5", protocol="tiny")
@@ -358,10 +359,10 @@ def test_a_search_whose_weights_turn_nan_is_a_failed_run_and_the_others_go_on(tm
     import csv
     import json
 
-    from nasbench import strategy as strategy_module
-    from nasbench.benchmark import Budget
-    from nasbench.runner import compare
-    from nasbench.strategy import register_strategy
+    from nasbench.bench.benchmark import Budget
+    from nasbench.search import strategy as strategy_module
+    from nasbench.search.runner import compare
+    from nasbench.search.strategy import register_strategy
     from nasbench.testing import synthetic_table
 
     class Diverging(OneShotStrategy):

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-import nasbench.surrogate as surrogate_module
-from nasbench.cli import main
-from nasbench.errors import ConfigError, MetricError
-from nasbench.predictor_eval import (
+import nasbench.prediction.surrogate as surrogate_module
+from nasbench.cli.main import main
+from nasbench.core.errors import ConfigError, MetricError
+from nasbench.core.table import Table
+from nasbench.prediction.evaluation import (
     RANKING_METRICS,
     class_targets,
     evaluate_scores,
@@ -23,8 +24,7 @@ from nasbench.predictor_eval import (
     noise_comparison,
     ranking_metrics,
 )
-from nasbench.surrogate import Surrogate, get_surrogate_class, register_surrogate
-from nasbench.table import Table
+from nasbench.prediction.surrogate import Surrogate, get_surrogate_class, register_surrogate
 from nasbench.testing import synthetic_table
 
 FAST_XGB = {"n_estimators": 60, "learning_rate": 0.2}
@@ -274,7 +274,7 @@ def test_zero_cost_proxy_is_a_registered_predictor() -> None:
 
 
 def test_tuning_starts_from_the_defaults_and_ranks_configurations(table: Table) -> None:
-    from nasbench.predictor_eval import tune_surrogate
+    from nasbench.prediction.evaluation import tune_surrogate
 
     report = tune_surrogate(table, "xgb", configs=3, train_size=200, seeds=[100], seed=4)
     rows = report["rows"]

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from nasbench.cli import main
-from nasbench.errors import ConfigError
-from nasbench.predictor_eval import evaluate_surrogate, noise_comparison, tune_surrogate
-from nasbench.predictor_report import load_study, predictor_report, study_kind
-from nasbench.table import Table
+from nasbench.cli.main import main
+from nasbench.core.errors import ConfigError
+from nasbench.core.table import Table
+from nasbench.prediction.evaluation import evaluate_surrogate, noise_comparison, tune_surrogate
+from nasbench.reporting.predictors import load_study, predictor_report, study_kind
 from nasbench.testing import synthetic_table
 
 FAST_XGB = {"n_estimators": 30, "learning_rate": 0.3}

@@ -1,4 +1,4 @@
-"""The generic name → class registry (:mod:`nasbench.registry`) behind strategies and surrogates."""
+"""The generic name → class registry (:mod:`nasbench.core.registry`) behind strategies and surrogates."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Any, ClassVar
 
 import pytest
 
-import nasbench.strategy as strategy_module
-import nasbench.surrogate as surrogate_module
-from nasbench.errors import ConfigError
-from nasbench.registry import Registry
-from nasbench.strategy import STRATEGY_KINDS, Strategy, get_strategy_class, strategy_registry
-from nasbench.surrogate import SURROGATE_KINDS, list_surrogates, surrogate_registry
+import nasbench.prediction.surrogate as surrogate_module
+import nasbench.search.strategy as strategy_module
+from nasbench.core.errors import ConfigError
+from nasbench.core.registry import Registry
+from nasbench.prediction.surrogate import SURROGATE_KINDS, list_surrogates, surrogate_registry
+from nasbench.search.strategy import STRATEGY_KINDS, Strategy, get_strategy_class, strategy_registry
 
 GROUP = "nasbench.test-widgets"
 KINDS = ("plain", "fancy")

@@ -12,8 +12,8 @@ import pytest
 from report_fixtures import FAILED_ERROR, FabricatedResults, FakeStrategy, write_results
 from scipy import stats
 
-from nasbench.errors import NasbenchError
-from nasbench.report import Comparison, analyse, load_results, write_report
+from nasbench.core.errors import NasbenchError
+from nasbench.reporting.leaderboard import Comparison, analyse, load_results, write_report
 
 # One report of the default fabricated results: re < rs < nsga2 by final regret on every
 # seed, rs fails on seed 3, nsga2 is multi-objective, constrained-re runs alone under a constraint.

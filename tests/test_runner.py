@@ -1,4 +1,4 @@
-"""The runner (``nasbench.runner.compare``), its results directory, and the ``compare``,
+"""The runner (``nasbench.search.runner.compare``), its results directory, and the ``compare``,
 ``strategies`` and ``report`` subcommands, including a third-party plugin package."""
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-import nasbench.strategy as strategy_module
-from nasbench.benchmark import Budget, Constraint, Result, Task
-from nasbench.cli import main
-from nasbench.errors import ConfigError, NasbenchError
-from nasbench.runner import RESULT_FILES, RUNS_COLUMNS, TRAJECTORY_FILE_COLUMNS, compare
-from nasbench.strategy import Strategy, Trial, register_strategy
+import nasbench.search.strategy as strategy_module
+from nasbench.bench.benchmark import Budget, Constraint, Result, Task
+from nasbench.cli.main import main
+from nasbench.core.errors import ConfigError, NasbenchError
+from nasbench.search.runner import RESULT_FILES, RUNS_COLUMNS, TRAJECTORY_FILE_COLUMNS, compare
+from nasbench.search.strategy import Strategy, Trial, register_strategy
 from nasbench.testing import synthetic_table
 
 REPRODUCIBLE = tuple(name for name in RESULT_FILES if name != "timing.json")
@@ -278,7 +278,7 @@ def test_seconds_budget_and_run_time_failure(tables: dict[str, Path], tmp_path: 
 
 
 def test_pareto_front_is_the_non_dominated_set(results: Path, tables: dict[str, Path]) -> None:
-    from nasbench.table import open_table
+    from nasbench.core.table import open_table
 
     latency = open_table(tables["synth"]).metric("cpu-1t/latency_ms_b1")
     pareto = _by_run(read_csv(results / "pareto.csv"))
@@ -355,7 +355,7 @@ def test_existing_scheduler(results: Path, tables: dict[str, Path], tmp_path: Pa
 def test_interrupted_compare_leaves_existing_results_untouched(
     results: Path, tables: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import nasbench.runner as runner
+    import nasbench.search.runner as runner
 
     out = tmp_path / "kept"
     shutil.copytree(results, out)
@@ -547,7 +547,6 @@ def test_cli_strategies(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_cli_report(results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("nasbench.report", reason="nasbench/report.py (write_report) is not written yet")
     code, out, err = run_cli(capsys, "report", results, "--out", tmp_path / "report")
     assert code == 0, err
     paths = out.split()
@@ -649,4 +648,4 @@ def test_plugin_in_compare_all(plugin_path: Path, tables: dict[str, Path], tmp_p
     assert set(errors) == {name for name, row in runs.items() if row["status"] == "failed"}
     for name, error in errors.items():
         if name != "broken-plugin":
-            assert "No module named 'strategies." in error, (name, error)
+            assert "No module named 'nasbench.strategies." in error, (name, error)

@@ -1,4 +1,4 @@
-"""Tests of nasbench.space: architectures, indices, strings, sampling, encodings and
+"""Tests of nasbench.core.space: architectures, indices, strings, sampling, encodings and
 canonical (isomorphism) classes of NAS-Bench-201-style cell spaces."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nasbench.errors import ArchitectureError, NasbenchError
-from nasbench.space import NB201_OPS, SPACE_PRESETS, Architecture, CellSpace, get_space
+from nasbench.core.errors import ArchitectureError, NasbenchError
+from nasbench.core.space import NB201_OPS, SPACE_PRESETS, Architecture, CellSpace, get_space
 
 EXAMPLE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 NB201_EDGES = [(0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3)]

@@ -9,10 +9,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from nasbench.benchmark import Benchmark, Budget, Constraint
-from nasbench.errors import ConfigError, MetricError
-from nasbench.strategy import create_strategy, run_strategy
-from nasbench.table import Table
+from nasbench.bench.benchmark import Benchmark, Budget, Constraint
+from nasbench.core.errors import ConfigError, MetricError
+from nasbench.core.table import Table
+from nasbench.search.strategy import create_strategy, run_strategy
 from nasbench.testing import synthetic_table
 
 SEEDS = range(10)

@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nasbench.benchmark import Benchmark, Budget, Result
-from nasbench.errors import ConfigError
-from nasbench.strategy import SearchFinished, Strategy, Trial, create_strategy, run_strategy
-from nasbench.table import Table
+from nasbench.bench.benchmark import Benchmark, Budget, Result
+from nasbench.core.errors import ConfigError
+from nasbench.core.table import Table
+from nasbench.search.strategy import SearchFinished, Strategy, Trial, create_strategy, run_strategy
 from nasbench.testing import synthetic_table
 
 

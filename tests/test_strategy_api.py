@@ -1,4 +1,4 @@
-"""The strategy interface (:mod:`nasbench.strategy`): registry, plugins, base class, run loop
+"""The strategy interface (:mod:`nasbench.search.strategy`): registry, plugins, base class, run loop
 and hyperparameter validation helpers."""
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-import nasbench.strategy as strategy_module
-from nasbench.benchmark import Benchmark, Budget, Constraint, Result, Task
-from nasbench.errors import ConfigError, NasbenchError
-from nasbench.strategy import (
+import nasbench.search.strategy as strategy_module
+from nasbench.bench.benchmark import Benchmark, Budget, Constraint, Result, Task
+from nasbench.core.errors import ConfigError, NasbenchError
+from nasbench.core.table import Table
+from nasbench.search.strategy import (
     ENTRY_POINT_GROUP,
     STRATEGY_KINDS,
     SearchFinished,
@@ -30,7 +31,6 @@ from nasbench.strategy import (
     run_strategy,
     strategy_info,
 )
-from nasbench.table import Table
 from nasbench.testing import synthetic_table
 
 NUM_EPOCHS = 4
@@ -243,9 +243,9 @@ def test_real_listing_filters_by_pattern() -> None:
 # --------------------------------------------------------------------- entry points
 def test_builtin_rs_comes_from_the_entry_point_group(registry: dict[str, Any]) -> None:
     entries = _real_entry_points()
-    assert entries["rs"].value == "strategies.random_search:RandomSearch"
+    assert entries["rs"].value == "nasbench.strategies.random_search:RandomSearch"
     assert "rs" not in registry
-    from strategies.random_search import RandomSearch
+    from nasbench.strategies.random_search import RandomSearch
 
     assert get_strategy_class("rs") is RandomSearch
     assert registry["rs"] is RandomSearch and RandomSearch.name == "rs"
@@ -292,7 +292,9 @@ def test_broken_plugin_left_out_of_listing(plugins: dict[str, Any]) -> None:
 
 def test_plugin_that_is_not_a_strategy(plugins: dict[str, Any]) -> None:
     plugins["odd-dict"] = metadata.EntryPoint("odd-dict", "collections:OrderedDict", ENTRY_POINT_GROUP)
-    plugins["no-attr"] = metadata.EntryPoint("no-attr", "strategies.random_search:Nope", ENTRY_POINT_GROUP)
+    plugins["no-attr"] = metadata.EntryPoint(
+        "no-attr", "nasbench.strategies.random_search:Nope", ENTRY_POINT_GROUP
+    )
     with pytest.raises(ConfigError, match="is not a Strategy"):
         get_strategy_class("odd-dict")
     with pytest.raises(ConfigError, match="AttributeError"):

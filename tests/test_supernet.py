@@ -9,12 +9,13 @@ from types import SimpleNamespace
 import pytest
 import torch
 import torch.nn.functional as F
+from nasbench.strategies.oneshot import DARTS, darts_hessian_vector_product, gumbel_hard_sample
 
-from nasbench.errors import ConfigError, NasbenchError
-from nasbench.models import build_model, cost_arrays
-from nasbench.oneshot import OneShotBudget, OneShotTask, split_search_data
-from nasbench.space import Architecture, CellSpace, get_space
-from nasbench.supernet import (
+from nasbench.core.errors import ConfigError, NasbenchError
+from nasbench.core.space import Architecture, CellSpace, get_space
+from nasbench.core.table import TableWriter, open_table
+from nasbench.nets.models import build_model, cost_arrays
+from nasbench.nets.supernet import (
     ArchitectureWeightsError,
     MixedOp,
     SearchDivergedError,
@@ -23,9 +24,8 @@ from nasbench.supernet import (
     evaluate_path,
     recalibrate_batchnorm,
 )
-from nasbench.table import TableWriter, open_table
-from nasbench.train import get_protocol
-from strategies.oneshot import DARTS, darts_hessian_vector_product, gumbel_hard_sample
+from nasbench.nets.train import get_protocol
+from nasbench.search.oneshot import OneShotBudget, OneShotTask, split_search_data
 
 PROTOCOL = get_protocol("tiny")
 SPACE = get_space("nb201")

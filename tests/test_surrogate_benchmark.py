@@ -9,17 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nasbench.benchmark import Budget
-from nasbench.errors import ConfigError, MetricError, TableError
-from nasbench.models import get_model_config
-from nasbench.strategy import create_strategy, run_strategy
-from nasbench.surrogate_benchmark import (
+from nasbench.bench.benchmark import Budget
+from nasbench.core.errors import ConfigError, MetricError, TableError
+from nasbench.core.table import Table
+from nasbench.nets.models import get_model_config
+from nasbench.prediction.surrogate_benchmark import (
     SurrogateBenchmark,
     SurrogateModel,
     fit_surrogate_model,
     load_surrogate_model,
 )
-from nasbench.table import Table
+from nasbench.search.strategy import create_strategy, run_strategy
 from nasbench.testing import synthetic_table
 
 ENSEMBLE = {"n_members": 3, "base_params": {"n_estimators": 40, "learning_rate": 0.2}}
@@ -164,7 +164,7 @@ def test_bad_fits_fail_clearly(table: Table) -> None:
 
 
 def test_compare_runs_strategies_on_a_saved_model(model: SurrogateModel, tmp_path: Path) -> None:
-    from nasbench.runner import compare
+    from nasbench.search.runner import compare
 
     folder = model.save(tmp_path / "nb201-surrogate")
     budget = Budget(evaluations=25)

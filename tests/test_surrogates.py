@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from scipy.stats import kendalltau
 
-import nasbench.surrogate as surrogate_module
-from nasbench.errors import ArchitectureError, ConfigError
-from nasbench.space import get_space
-from nasbench.surrogate import (
+import nasbench.prediction.surrogate as surrogate_module
+from nasbench.core.errors import ArchitectureError, ConfigError
+from nasbench.core.space import get_space
+from nasbench.prediction.surrogate import (
     ArtifactError,
     NotFittedError,
     Surrogate,

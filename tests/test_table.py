@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from nasbench.errors import (
+from nasbench.core.errors import (
     ArchitectureError,
     MetricError,
     NasbenchError,
@@ -19,9 +19,8 @@ from nasbench.errors import (
     SchemaVersionError,
     TableError,
 )
-from nasbench.models import cost_arrays
-from nasbench.space import Architecture, CellSpace
-from nasbench.table import (
+from nasbench.core.space import Architecture, CellSpace
+from nasbench.core.table import (
     EPOCH_METRICS,
     STATUS_DONE,
     STATUS_FAILED,
@@ -30,6 +29,7 @@ from nasbench.table import (
     open_table,
     validate_table,
 )
+from nasbench.nets.models import cost_arrays
 
 if TYPE_CHECKING:
     from conftest import TableCase
@@ -668,7 +668,7 @@ def test_create_with_no_metrics_is_a_table_error(tmp_path: Path) -> None:
 
 
 def test_create_with_unsorted_indices_keeps_costs_aligned(tmp_path: Path) -> None:
-    from nasbench.space import get_space
+    from nasbench.core.space import get_space
 
     space = get_space("nb201-7op")
     indices = np.random.default_rng(3).choice(space.size, size=50, replace=False)

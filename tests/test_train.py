@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 import torch
 
-from nasbench.datasets import DataSplits, load_dataset
-from nasbench.errors import ConfigError
-from nasbench.table import EPOCH_METRICS
-from nasbench.train import (
+from nasbench.core.errors import ConfigError
+from nasbench.core.table import EPOCH_METRICS
+from nasbench.nets.datasets import DataSplits, load_dataset
+from nasbench.nets.train import (
     PROTOCOL_PRESETS,
     Protocol,
     RunResult,

@@ -11,15 +11,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
-
-from nasbench.errors import ConfigError, TableError
-from nasbench.models import build_model, cost_arrays
-from nasbench.space import CellSpace, get_space
-from nasbench.table import TableWriter, open_table
-from nasbench.train import get_protocol
-from surrogates import zero_cost
-from surrogates.zero_cost import (
+from nasbench.surrogates import zero_cost
+from nasbench.surrogates.zero_cost import (
     PROXIES,
     nwot,
     proxy_batch,
@@ -31,6 +24,13 @@ from surrogates.zero_cost import (
     synflow,
     write_proxy_scores,
 )
+from torch import nn
+
+from nasbench.core.errors import ConfigError, TableError
+from nasbench.core.space import CellSpace, get_space
+from nasbench.core.table import TableWriter, open_table
+from nasbench.nets.models import build_model, cost_arrays
+from nasbench.nets.train import get_protocol
 
 PROTOCOL = get_protocol("tiny")
 SPACE = get_space()
@@ -356,7 +356,7 @@ def test_write_checks_its_input(scored_table):
 
 
 def test_zero_cost_predictor_scores_what_score_architectures_scores(ordinary_scores, tmp_path):
-    from nasbench.surrogate import create_surrogate, load_surrogate
+    from nasbench.prediction.surrogate import create_surrogate, load_surrogate
 
     predictor = create_surrogate("zero-cost", proxy="nwot", protocol="tiny", batch_size=64, seed=0)
     assert predictor.fit(ORDINARY, np.zeros(len(ORDINARY))) is predictor

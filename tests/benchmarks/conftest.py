@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nasbench.models import cost_arrays
-from nasbench.space import CellSpace
-from nasbench.table import EPOCH_METRICS, STATUS_DONE, TableWriter
+from nasbench.core.space import CellSpace
+from nasbench.core.table import EPOCH_METRICS, STATUS_DONE, TableWriter
+from nasbench.nets.models import cost_arrays
 
 SEEDS = (0, 1, 2)
 EPOCHS = 20

@@ -20,11 +20,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from nasbench.datasets import SYSTEM_DATA_DIR
-from nasbench.generate import generate, select_classes
-from nasbench.models import build_model, cost_arrays
-from nasbench.space import CellSpace
-from nasbench.train import Protocol, get_protocol, train_architecture
+from nasbench.core.space import CellSpace
+from nasbench.generation.generate import generate, select_classes
+from nasbench.nets.datasets import SYSTEM_DATA_DIR
+from nasbench.nets.models import build_model, cost_arrays
+from nasbench.nets.train import Protocol, get_protocol, train_architecture
 
 pytestmark = pytest.mark.skipif(
     not (SYSTEM_DATA_DIR / "fashion-mnist").exists(),

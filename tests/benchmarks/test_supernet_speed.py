@@ -20,10 +20,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nasbench.models import build_model
-from nasbench.space import CellSpace
-from nasbench.supernet import Supernet
-from nasbench.train import Protocol, get_protocol
+from nasbench.core.space import CellSpace
+from nasbench.nets.models import build_model
+from nasbench.nets.supernet import Supernet
+from nasbench.nets.train import Protocol, get_protocol
 
 IMAGES = 2_048
 ONE_SHOT_BATCH = 64

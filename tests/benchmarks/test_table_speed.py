@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from nasbench.space import CellSpace
-from nasbench.table import Table, open_table
+from nasbench.core.space import CellSpace
+from nasbench.core.table import Table, open_table
 
 EXAMPLE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 

@@ -1,0 +1,207 @@
+"""How well a protocol ranks architectures the way a second training run would.
+
+A protocol's worth as ground truth is its seed-to-seed agreement: train the same random
+sample of canonical classes with two seeds and compare the rankings of their final
+validation accuracy. The sample is the first N classes of the generator's seeded order, so
+every protocol is judged on the same architectures.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from nasbench.core.errors import ConfigError, MetricError
+from nasbench.core.space import CellSpace
+from nasbench.core.table import STATUS_DONE, Table, open_table
+
+__all__ = ["fidelity_report", "frontier_markdown", "run_core_seconds", "run_fidelity", "seed_mean_spearman"]
+
+
+def seed_mean_spearman(single_seed: float, seeds: int) -> float:
+    """Spearman-Brown: expected agreement of a k-seed mean, given single-seed agreement."""
+    if seeds < 1:
+        raise ConfigError(f"seeds must be >= 1, got {seeds}")
+    return seeds * single_seed / (1.0 + (seeds - 1) * single_seed)
+
+
+def run_core_seconds(table: Table) -> np.ndarray:
+    """float64 [U, S]: CPU seconds of each (class, seed) run, training plus evaluation."""
+    seconds = np.nansum(table.raw("train_seconds").astype(np.float64), axis=2)
+    if "eval_seconds" in table.epoch_metrics:
+        seconds = seconds + np.nansum(table.raw("eval_seconds").astype(np.float64), axis=2)
+    return seconds
+
+
+def fidelity_report(
+    table: Table, metric: str = "val_acc", classes: np.ndarray | None = None
+) -> dict[str, Any]:
+    """Seed-to-seed agreement of ``metric`` over the classes measured with every seed
+    (only among ``classes``, representative indices, when given).
+
+    Figures: Spearman and Kendall tau of the final value between seeds (averaged over seed
+    pairs), mean absolute seed difference, spread between architectures (sd of the seed
+    mean), Spearman of every epoch against the final epoch (averaged over seeds), and the
+    core-seconds of one (architecture, seed) run (train plus eval seconds, one thread).
+    """
+    if len(table.seeds) < 2:
+        raise MetricError("fidelity needs a table with at least two seeds")
+    values = table.raw(metric).astype(np.float64)
+    done = np.all(table.run_status == STATUS_DONE, axis=1) & np.all(~np.isnan(values[:, :, -1]), axis=1)
+    if classes is not None:
+        done &= np.isin(table.unique, np.asarray(classes, dtype=np.int64))
+    rows = np.nonzero(done)[0]
+    if rows.shape[0] < 3:
+        raise MetricError(
+            f"fidelity needs at least 3 classes measured with every seed, found {rows.shape[0]}"
+        )
+    final = values[rows, :, -1]
+    pairs = list(itertools.combinations(range(final.shape[1]), 2))
+    spearman = float(np.mean([stats.spearmanr(final[:, a], final[:, b]).statistic for a, b in pairs]))
+    kendall = float(np.mean([stats.kendalltau(final[:, a], final[:, b]).statistic for a, b in pairs]))
+    mean_abs = float(np.mean([np.mean(np.abs(final[:, a] - final[:, b])) for a, b in pairs]))
+    epoch_spearman = []
+    for epoch in range(table.num_epochs):
+        per_seed = [
+            stats.spearmanr(values[rows, s, epoch], values[rows, s, -1]).statistic
+            for s in range(values.shape[1])
+        ]
+        finite = [value for value in per_seed if np.isfinite(value)]
+        epoch_spearman.append(float(np.mean(finite)) if finite else float("nan"))
+    seconds_per_run = float(np.mean(run_core_seconds(table)[rows]))
+    num_seeds = int(table.seeds.shape[0])
+    return {
+        "metric": metric,
+        "archs": int(rows.shape[0]),
+        "seeds": table.seeds.tolist(),
+        "epochs": table.num_epochs,
+        "spearman": spearman,
+        "kendall_tau": kendall,
+        "mean_abs_seed_difference_pct": mean_abs,
+        "between_arch_sd_pct": float(np.std(final.mean(axis=1), ddof=1)),
+        "final_mean_pct": float(final.mean()),
+        "epoch_spearman_to_final": epoch_spearman,
+        "core_seconds_per_run": seconds_per_run,
+        "table_core_hours": seconds_per_run * table.num_unique * num_seeds / 3600.0,
+        "seed_mean_spearman_estimate": seed_mean_spearman(spearman, num_seeds) if spearman > 0 else spearman,
+        "protocol": table.protocol,
+    }
+
+
+def run_fidelity(
+    out: str | os.PathLike[str],
+    protocol: Any,
+    *,
+    space: CellSpace | str | None = None,
+    archs: int = 100,
+    workers: int | None = None,
+    data_dir: str | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train the first ``archs`` classes of ``space`` (default NAS-Bench-201) with every
+    seed of ``protocol`` into ``out`` (resumable, like ``generate``), then report and
+    store the figures.
+
+    The report is written beside the table as ``<out>.json`` and into the table's
+    ``fidelity`` attribute.
+    """
+    from nasbench.core.table import TableWriter
+    from nasbench.generation.generate import generate
+    from nasbench.nets.train import get_protocol
+
+    recipe = get_protocol(protocol)
+    if archs < 3:
+        raise ConfigError(f"--archs must be >= 3, got {archs}")
+    if len(recipe.seeds) < 2:
+        raise ConfigError("fidelity needs a protocol with at least two seeds (--seeds 0,1)")
+    summary = generate(
+        out,
+        recipe,
+        space=space,
+        limit=archs,
+        workers=workers,
+        data_dir=data_dir,
+        probes=False,
+        progress=progress,
+    )
+    if summary.runs_errored:
+        raise ConfigError(f"{summary.runs_errored} training jobs raised: {summary.errors[0]}")
+    from nasbench.generation.generate import select_classes
+
+    table = open_table(out)
+    report = _finite(fidelity_report(table, classes=select_classes(table.unique, archs, None)))
+    with TableWriter(out) as writer:
+        writer.set_attr("fidelity", {k: v for k, v in report.items() if k != "protocol"})
+    target = Path(out)
+    text = json.dumps(report, indent=2, sort_keys=True, allow_nan=False)
+    target.with_name(target.name + ".json").write_text(text + "\n")
+    return report
+
+
+def _finite(value: Any) -> Any:
+    """NaN (a constant ranking has no correlation) becomes None, so the report is valid JSON."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+#: Protocol fields shown in a frontier row, in order.
+_FRONTIER_FIELDS = (
+    "resolution",
+    "width",
+    "cells_per_stage",
+    "epochs",
+    "train_size",
+    "val_size",
+    "batch_size",
+    "learning_rate",
+    "label_smoothing",
+    "bf16",
+)
+
+
+def frontier_markdown(reports: dict[str, dict[str, Any]]) -> str:
+    """A Markdown table of fidelity reports (name -> report), cheapest first: cost per run,
+    projected table cost, single-seed and two-seed-mean Spearman, Kendall tau."""
+    header = [
+        "protocol",
+        *_FRONTIER_FIELDS,
+        "archs",
+        "core-s/run",
+        "table core-h",
+        "Spearman",
+        "Kendall",
+        "mean abs diff %",
+        "2-seed-mean Spearman (est.)",
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, report in sorted(reports.items(), key=lambda item: item[1]["core_seconds_per_run"]):
+        protocol = report.get("protocol", {})
+        fields = [str(protocol.get(key, "")) for key in _FRONTIER_FIELDS]
+        spearman = report["spearman"]
+        two_seed = seed_mean_spearman(spearman, 2) if spearman is not None and spearman > 0 else spearman
+        figures = [
+            str(report["archs"]),
+            f"{report['core_seconds_per_run']:.2f}",
+            f"{report['table_core_hours']:.1f}",
+            _fmt(spearman),
+            _fmt(report["kendall_tau"]),
+            _fmt(report["mean_abs_seed_difference_pct"]),
+            _fmt(two_seed),
+        ]
+        lines.append("| " + " | ".join([name, *fields, *figures]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"

@@ -1,0 +1,137 @@
+"""A table's data card: what it holds, how it was made, what it cost and how much to trust it.
+
+Everything on the card is read from the table itself (its attributes and arrays), so the
+card of a table can always be regenerated and never disagrees with it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from nasbench.core.table import STATUS_DONE, STATUS_FAILED, Table
+from nasbench.generation.fidelity import run_core_seconds
+
+__all__ = ["data_card"]
+
+
+def _rows(pairs: list[tuple[str, Any]]) -> list[str]:
+    lines = ["| | |", "|---|---|"]
+    for key, value in pairs:
+        text = json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else str(value)
+        escaped = text.replace("|", r"\|")
+        lines.append(f"| {key} | {escaped} |")
+    return lines
+
+
+def _range(values: np.ndarray, digits: int = 3) -> str:
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return "not measured"
+    return f"{finite.min():.{digits}f} to {finite.max():.{digits}f} (median {np.median(finite):.{digits}f})"
+
+
+def data_card(table: Table, *, title: str | None = None, command: str | None = None) -> str:
+    """Markdown data card of ``table``; ``command`` is the exact command that regenerates it."""
+    status = table.run_status
+    done, failed = int(np.sum(status == STATUS_DONE)), int(np.sum(status == STATUS_FAILED))
+    dataset, protocol, provenance = table.dataset, table.protocol, table.provenance
+    name = title or table.path.stem
+    lines = [f"### {name}", ""]
+    lines.append(
+        f"{table.num_archs:,} architectures of the space ({', '.join(table.space.ops)}; "
+        f"{table.space.num_nodes} nodes), {table.num_unique:,} canonical classes trained with seeds "
+        f"{', '.join(map(str, table.seeds.tolist()))} for {table.num_epochs} epochs: {done:,} runs done, "
+        f"{failed:,} failed, {status.size - done - failed:,} pending. Checksum `{table.checksum}`."
+    )
+    lines += ["", "**Protocol**", ""]
+    lines += _rows(sorted(protocol.items()))
+    lines += ["", "**Data and splits**", ""]
+    source = dataset.get("source", {})
+    official = dataset.get("official_train_size")
+    lines += _rows(
+        [
+            ("dataset", dataset.get("name")),
+            (
+                "training images",
+                f"{dataset.get('train_size')} drawn from the official {official}-image training set "
+                f"(split seed {dataset.get('split_seed')})",
+            ),
+            ("validation images", f"{dataset.get('val_size')}, held out of the official training set"),
+            ("test images", f"{dataset.get('test_size')}, the official test set"),
+            ("resolution", f"{dataset.get('resolution')} px (native {dataset.get('native_resolution')} px)"),
+            ("normalisation", dataset.get("normalisation")),
+            ("source files (sha256)", source.get("files", {})),
+        ]
+    )
+    measured = status != 0
+    train = np.nansum(table.raw("train_seconds").astype(np.float64), axis=2)
+    run_seconds = run_core_seconds(table)
+    lines += ["", "**Cost of generation**", ""]
+    if measured.any():
+        per_run = run_seconds[measured]
+        lines += _rows(
+            [
+                ("training and evaluation, all runs", f"{per_run.sum() / 3600:.2f} CPU core-hours"),
+                ("training only", f"{train[measured].sum() / 3600:.2f} CPU core-hours"),
+                (
+                    "one run (train + eval), mean / median",
+                    f"{per_run.mean():.2f} / {np.median(per_run):.2f} core-seconds",
+                ),
+            ]
+        )
+    else:
+        lines.append("No run recorded yet.")
+    lines += ["", "**Fidelity** (agreement between seeds over every class trained with all of them)", ""]
+    fidelity = table.fidelity
+    if fidelity:
+        nan = float("nan")
+        epochs = ", ".join(f"{v:.3f}" for v in fidelity.get("epoch_spearman_to_final", []))
+        pairs = [
+            ("classes", fidelity.get("archs")),
+            ("seed-to-seed Spearman, final val accuracy", f"{fidelity.get('spearman', nan):.3f}"),
+            ("seed-to-seed Kendall τ", f"{fidelity.get('kendall_tau', nan):.3f}"),
+            ("mean absolute seed difference", f"{fidelity.get('mean_abs_seed_difference_pct', nan):.3f} %"),
+            (
+                "spread between architectures (sd of seed means)",
+                f"{fidelity.get('between_arch_sd_pct', nan):.3f} %",
+            ),
+            ("Spearman of each epoch with the final one", epochs),
+            (
+                "seed-mean Spearman, Spearman-Brown estimate",
+                f"{fidelity.get('seed_mean_spearman_estimate', nan):.3f}",
+            ),
+        ]
+        lines += _rows(pairs)
+    else:
+        lines.append("Not measured yet (`nasbench fidelity`).")
+    lines += ["", "**What it holds**", ""]
+    if measured.any():
+        val = table.class_metric("val_acc")
+        test = table.class_metric("test_acc")
+        best = int(np.nanargmax(test)) if np.isfinite(test).any() else -1
+        pairs = [
+            ("final val accuracy, seed mean", _range(val, 2) + " %"),
+            ("final test accuracy, seed mean", _range(test, 2) + " %"),
+            ("params", f"{table.params.min() / 1e6:.6f} to {table.params.max() / 1e6:.6f} M"),
+            ("FLOPs", f"{table.flops.min() / 1e6:.5f} to {table.flops.max() / 1e6:.5f} M"),
+        ]
+        if best >= 0:
+            arch = table.space.from_index(int(table.unique[best]))
+            pairs.append(("best class by test accuracy", f"`{arch}` ({test[best]:.2f} %)"))
+        lines += _rows(pairs)
+    lines += ["", "**Devices** (latency and peak memory, one network per distinct class and cost)", ""]
+    if table.devices:
+        for device_id, description in table.devices.items():
+            lines.append(f"- `{device_id}`: {json.dumps(description, sort_keys=True)}")
+            for metric in sorted(n for n in table.metric_names if n.startswith(device_id + "/")):
+                lines.append(f"  - `{metric.split('/', 1)[1]}`: {_range(table.metric(metric))}")
+    else:
+        lines.append("None measured.")
+    lines += ["", "**Provenance**", ""]
+    lines += _rows(sorted(provenance.items()))
+    if command:
+        lines += ["", "**Regenerate**", "", "```sh", command.strip(), "```"]
+    return "\n".join(lines) + "\n"
