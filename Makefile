@@ -40,8 +40,8 @@ tiny: $(BIN)/.installed
 	$(BIN)/nasbench info $(TINY_TABLE)
 	$(BIN)/nasbench query $(TINY_TABLE) '$(EXAMPLE)' --metric flops_m --json
 
-test: $(BIN)/.installed
-	$(BIN)/ruff check .
+# Lint (ruff, formatting, the import contracts of pyproject.toml), then the test suite.
+test: lint
 	$(BIN)/python -m pytest -q
 
 bench: $(BIN)/.installed
@@ -50,7 +50,8 @@ bench: $(BIN)/.installed
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check nasbench
+	$(BIN)/ruff format --check nasbench strategies surrogates
+	$(BIN)/lint-imports
 
 default-table: $(BIN)/.installed
 	mkdir -p $(SHARD_DIR)

@@ -1,31 +1,44 @@
 """nasbench: a NAS benchmark and tabular-surrogate evaluation suite.
 
-The space, table and error APIs import without torch; the model builder (which needs
-torch) is imported on first use of one of its names.
+The public API, by layer (see each subpackage's docstring for what it owns):
+:mod:`nasbench.core` (spaces, tables, errors), :mod:`nasbench.nets` (models, training,
+datasets, device probes), :mod:`nasbench.generation` (the table generator),
+:mod:`nasbench.bench` (the benchmark a strategy runs against), :mod:`nasbench.prediction`
+(surrogates), :mod:`nasbench.search` (strategies and the runner) and
+:mod:`nasbench.reporting`. Every name here is imported on first use, so ``import
+nasbench`` costs neither torch nor h5py. Plug-ins import from :mod:`nasbench.search`
+(strategies) and :mod:`nasbench.prediction` (surrogates).
+
+The library logs diagnostics under the ``nasbench`` logger and prints nothing itself; it
+installs no handler beyond a ``NullHandler``, so configuring logging is the program's choice.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+import logging
+from typing import TYPE_CHECKING
 
-from nasbench.core.errors import (
-    ArchitectureError,
-    ConfigError,
-    DatasetError,
-    MetricError,
-    NasbenchError,
-    NotMeasuredError,
-    SchemaVersionError,
-    TableError,
-)
-from nasbench.core.space import NB201_OPS, SPACE_PRESETS, Architecture, CellSpace, get_space
-from nasbench.core.table import Table, TableWriter, open_table, validate_table
+from nasbench.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from nasbench.bench.benchmark import Benchmark, Budget, Constraint, Result, Task
-    from nasbench.generation.generate import generate, merge_tables
-    from nasbench.nets.datasets import DATASETS, load_dataset
+    from nasbench.core.errors import (
+        ArchitectureError,
+        ConfigError,
+        DatasetError,
+        MetricError,
+        NasbenchError,
+        NotMeasuredError,
+        SchemaVersionError,
+        TableError,
+    )
+    from nasbench.core.space import NB201_OPS, SPACE_PRESETS, Architecture, CellSpace, get_space
+    from nasbench.core.table import Table, open_table, validate_table
+    from nasbench.core.table_writer import TableWriter
+    from nasbench.generation.generate import generate
+    from nasbench.generation.merge import merge_tables
+    from nasbench.nets.dataset_files import DATASETS
+    from nasbench.nets.datasets import load_dataset
     from nasbench.nets.hardware import available_devices, probe
     from nasbench.nets.models import (
         MODEL_PRESETS,
@@ -37,63 +50,85 @@ if TYPE_CHECKING:
         get_model_config,
     )
     from nasbench.nets.train import PROTOCOL_PRESETS, Protocol, get_protocol, train_architecture
-    from nasbench.prediction.evaluation import evaluate_surrogate, ranking_metrics
-    from nasbench.prediction.surrogate import (
+    from nasbench.prediction import (
         Surrogate,
+        SurrogateBenchmark,
         create_surrogate,
+        evaluate_surrogate,
+        fit_surrogate_model,
         list_surrogates,
         load_surrogate,
+        load_surrogate_model,
+        ranking_metrics,
         register_surrogate,
     )
-    from nasbench.prediction.surrogate_benchmark import (
-        SurrogateBenchmark,
-        fit_surrogate_model,
-        load_surrogate_model,
+    from nasbench.search import (
+        Strategy,
+        Trial,
+        compare,
+        create_strategy,
+        list_strategies,
+        register_strategy,
     )
-    from nasbench.search.runner import compare
-    from nasbench.search.strategy import Strategy, Trial, create_strategy, list_strategies, register_strategy
 
 __version__ = "0.1.0"
 
-_LAZY = {
-    "MODEL_PRESETS": "nasbench.nets.models",
-    "MacroConfig": "nasbench.nets.models",
-    "arch_cost": "nasbench.nets.models",
-    "build_model": "nasbench.nets.models",
-    "cost_arrays": "nasbench.nets.models",
-    "count_cost": "nasbench.nets.models",
-    "get_model_config": "nasbench.nets.models",
-    "PROTOCOL_PRESETS": "nasbench.nets.train",
-    "Protocol": "nasbench.nets.train",
-    "get_protocol": "nasbench.nets.train",
-    "train_architecture": "nasbench.nets.train",
-    "DATASETS": "nasbench.nets.datasets",
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+_ERRORS = (
+    "ArchitectureError",
+    "ConfigError",
+    "DatasetError",
+    "MetricError",
+    "NasbenchError",
+    "NotMeasuredError",
+    "SchemaVersionError",
+    "TableError",
+)
+_PREDICTION = (
+    "Surrogate",
+    "SurrogateBenchmark",
+    "create_surrogate",
+    "evaluate_surrogate",
+    "fit_surrogate_model",
+    "list_surrogates",
+    "load_surrogate",
+    "load_surrogate_model",
+    "ranking_metrics",
+    "register_surrogate",
+)
+_SEARCH = ("Strategy", "Trial", "compare", "create_strategy", "list_strategies", "register_strategy")
+_MODELS = (
+    "MODEL_PRESETS",
+    "MacroConfig",
+    "arch_cost",
+    "build_model",
+    "cost_arrays",
+    "count_cost",
+    "get_model_config",
+)
+
+#: Public name -> module that defines it (or the layer package that re-exports it).
+_HOMES: dict[str, str] = {
+    **dict.fromkeys(_ERRORS, "nasbench.core.errors"),
+    **dict.fromkeys(
+        ("NB201_OPS", "SPACE_PRESETS", "Architecture", "CellSpace", "get_space"), "nasbench.core.space"
+    ),
+    **dict.fromkeys(("Table", "open_table", "validate_table"), "nasbench.core.table"),
+    "TableWriter": "nasbench.core.table_writer",
+    **dict.fromkeys(_MODELS, "nasbench.nets.models"),
+    **dict.fromkeys(
+        ("PROTOCOL_PRESETS", "Protocol", "get_protocol", "train_architecture"), "nasbench.nets.train"
+    ),
+    "DATASETS": "nasbench.nets.dataset_files",
     "load_dataset": "nasbench.nets.datasets",
-    "generate": "nasbench.generation.generate",
-    "merge_tables": "nasbench.generation.generate",
     "available_devices": "nasbench.nets.hardware",
     "probe": "nasbench.nets.hardware",
-    "Benchmark": "nasbench.bench.benchmark",
-    "Budget": "nasbench.bench.benchmark",
-    "Constraint": "nasbench.bench.benchmark",
-    "Result": "nasbench.bench.benchmark",
-    "Task": "nasbench.bench.benchmark",
-    "Strategy": "nasbench.search.strategy",
-    "Trial": "nasbench.search.strategy",
-    "create_strategy": "nasbench.search.strategy",
-    "list_strategies": "nasbench.search.strategy",
-    "register_strategy": "nasbench.search.strategy",
-    "compare": "nasbench.search.runner",
-    "Surrogate": "nasbench.prediction.surrogate",
-    "create_surrogate": "nasbench.prediction.surrogate",
-    "list_surrogates": "nasbench.prediction.surrogate",
-    "load_surrogate": "nasbench.prediction.surrogate",
-    "register_surrogate": "nasbench.prediction.surrogate",
-    "evaluate_surrogate": "nasbench.prediction.evaluation",
-    "ranking_metrics": "nasbench.prediction.evaluation",
-    "SurrogateBenchmark": "nasbench.prediction.surrogate_benchmark",
-    "fit_surrogate_model": "nasbench.prediction.surrogate_benchmark",
-    "load_surrogate_model": "nasbench.prediction.surrogate_benchmark",
+    "generate": "nasbench.generation.generate",
+    "merge_tables": "nasbench.generation.merge",
+    **dict.fromkeys(("Benchmark", "Budget", "Constraint", "Result", "Task"), "nasbench.bench.benchmark"),
+    **dict.fromkeys(_PREDICTION, "nasbench.prediction"),
+    **dict.fromkeys(_SEARCH, "nasbench.search"),
 }
 
 __all__ = [
@@ -155,15 +190,4 @@ __all__ = [
     "validate_table",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'nasbench' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _HOMES)

@@ -9,7 +9,8 @@ The conformance suite is what every strategy, built-in or plugin, must pass::
 
 It checks that the budget is respected, that a seed reproduces a run exactly, that the
 strategy's choices do not depend on test metrics, that every hyperparameter is validated,
-and that its proposals are valid trials.
+that ``clone`` and ``set_params`` keep the hyperparameters, and that its proposals are
+valid trials.
 """
 
 from __future__ import annotations
@@ -240,6 +241,18 @@ class StrategyConformance:
         again = create_strategy(self.strategy_name, seed=2, **strategy.get_params())
         assert repr(again) == repr(strategy)
 
+    def test_clone_and_set_params(self, tmp_path_factory: Any) -> None:
+        strategy = create_strategy(self.strategy_name, seed=3, **self.hyperparameters)
+        twin = strategy.clone()
+        assert type(twin) is type(strategy) and twin is not strategy
+        assert repr(twin) == repr(strategy), "clone keeps every hyperparameter and the seed"
+        table = self._table(tmp_path_factory, "base")
+        budget = Budget(evaluations=self.budget_evaluations)
+        first = _trials(run_strategy(strategy, table, seed=3, budget=budget))
+        assert strategy.set_params(**strategy.get_params()) is strategy
+        assert repr(strategy) == repr(twin)
+        assert _trials(run_strategy(twin, table, seed=3, budget=budget)) == first
+
 
 # --------------------------------------------------------------------- surrogate conformance
 @dataclass
@@ -268,9 +281,10 @@ class SurrogateConformance:
     predictions of the right shape (and a std where ``has_std``, a
     :class:`~nasbench.core.errors.ConfigError` otherwise); accept strings and Architectures as
     well as indices; predict identically after a second fit with the same seed and after
-    a save/load round trip; fail with :class:`~nasbench.prediction.surrogate.ArtifactError` on a
+    a save/load round trip; fail with :class:`~nasbench.prediction.artifacts.ArtifactError` on a
     tampered or truncated artifact; reject bad hyperparameters with a ConfigError naming
-    them; and rank held-out classes of a synthetic table better than a constant
+    them; ``clone`` to an unfitted copy with equal parameters and drop the fit on
+    ``set_params``; and rank held-out classes of a synthetic table better than a constant
     (Kendall tau above ``min_kendall_tau``), having been fitted on ``train_size`` classes
     of the seed-mean final validation accuracy. Learning-curve surrogates get the
     seed-mean validation curves as ``curves=``.
@@ -301,12 +315,12 @@ class SurrogateConformance:
         return _SURROGATE_DATA[key]
 
     def _create(self, **overrides: Any) -> Any:
-        from nasbench.prediction.surrogate import create_surrogate
+        from nasbench.prediction import create_surrogate
 
         return create_surrogate(self.surrogate_name, **{**self.hyperparameters, **overrides})
 
     def _is_curve_model(self) -> bool:
-        from nasbench.prediction.surrogate import get_surrogate_class
+        from nasbench.prediction import get_surrogate_class
 
         return get_surrogate_class(self.surrogate_name).kind == "learning-curve"
 
@@ -329,7 +343,7 @@ class SurrogateConformance:
     def test_registered(self) -> None:
         import json
 
-        from nasbench.prediction.surrogate import (
+        from nasbench.prediction import (
             SURROGATE_KINDS,
             Surrogate,
             get_surrogate_class,
@@ -345,7 +359,7 @@ class SurrogateConformance:
         json.dumps(info.to_dict())
 
     def test_predict_before_fit_raises(self, tmp_path: Path) -> None:
-        from nasbench.prediction.surrogate import NotFittedError
+        from nasbench.prediction import NotFittedError
 
         model = self._create()
         for call in (lambda: self._predict(model, _EMPTY_DATA, [0, 1]), lambda: model.save(tmp_path / "m")):
@@ -408,7 +422,7 @@ class SurrogateConformance:
         np.testing.assert_array_equal(self._predict(first, data), self._predict(second, data))
 
     def test_save_load_round_trip(self, tmp_path_factory: Any, tmp_path: Path) -> None:
-        from nasbench.prediction.surrogate import ArtifactError, load_surrogate
+        from nasbench.prediction import ArtifactError, load_surrogate
 
         data = self._data(tmp_path_factory)
         model = self._fitted_model(tmp_path_factory)
@@ -434,7 +448,7 @@ class SurrogateConformance:
                 raise AssertionError(f"a {name} artifact loaded")
 
     def test_bad_hyperparameters_rejected(self) -> None:
-        from nasbench.prediction.surrogate import create_surrogate, get_surrogate_class
+        from nasbench.prediction import create_surrogate, get_surrogate_class
 
         _check_bad_hyperparameters(
             self.surrogate_name, get_surrogate_class(self.surrogate_name).hyperparameters(), create_surrogate
@@ -445,11 +459,25 @@ class SurrogateConformance:
         again = self._create(**model.get_params())
         assert repr(again) == repr(model)
 
+    def test_clone_and_set_params_drop_the_fitted_state(self, tmp_path_factory: Any) -> None:
+        model = self._fit(self._create(seed=1), self._data(tmp_path_factory))
+        copy = model.clone()
+        assert type(copy) is type(model) and not copy.is_fitted
+        assert repr(copy.get_params()) == repr(model.get_params())
+        assert model.set_params(seed=2) is model
+        assert model.get_params()["seed"] == 2 and not model.is_fitted, "set_params must drop the fit"
+        try:
+            model.set_params(seed=-1)
+        except ConfigError as exc:
+            assert "seed" in str(exc)
+        else:
+            raise AssertionError("set_params accepted a bad seed")
+
     def test_better_than_constant(self, tmp_path_factory: Any) -> None:
         import pytest
         from scipy.stats import kendalltau
 
-        from nasbench.prediction.surrogate import get_surrogate_class
+        from nasbench.prediction import get_surrogate_class
 
         if not get_surrogate_class(self.surrogate_name).learns_from_targets:
             pytest.skip(f"{self.surrogate_name} does not learn from targets; judged against real tables")

@@ -1,5 +1,7 @@
-"""Machinery the built-in strategies share: one-edge neighbours by index arithmetic, and
-a ledger of the isomorphism classes a run has proposed."""
+"""Bookkeeping the built-in strategies share: a ledger of the isomorphism classes a run
+has proposed, and uniform sampling of the others. (Moves through the space, such as
+one-edge neighbours, mutation and crossover, are :class:`~nasbench.core.space.CellSpace`
+methods.)"""
 
 from __future__ import annotations
 
@@ -7,17 +9,7 @@ import numpy as np
 
 from nasbench.core.space import CellSpace
 
-__all__ = ["ClassLedger", "neighbour_indices"]
-
-
-def neighbour_indices(space: CellSpace, indices: np.ndarray) -> np.ndarray:
-    """Indices of every architecture one op change away from each of ``indices``
-    (architecture by architecture, edge by edge, ops in space order)."""
-    indices = np.asarray(indices, dtype=np.int64)
-    ops = space.ops_array(indices).astype(np.int64)  # [n, E]
-    place = space.num_ops ** np.arange(space.num_edges - 1, -1, -1, dtype=np.int64)
-    delta = (np.arange(space.num_ops)[None, None, :] - ops[:, :, None]) * place[None, :, None]
-    return (indices[:, None, None] + delta)[delta != 0]
+__all__ = ["ClassLedger"]
 
 
 class ClassLedger:

@@ -1,9 +1,8 @@
 """Evolutionary search: regularized (aging) evolution and a generational genetic algorithm.
 
-Both work on integer space indices. An index is the op vector read as a number in base
-``num_ops``, first edge most significant, so changing edge ``k`` from op ``a`` to op ``b``
-adds ``(b - a) * num_ops ** (num_edges - 1 - k)`` to it; no architecture objects are built
-while searching.
+Both work on integer space indices and leave the moves (one-edge mutation, crossover,
+per-edge mutation) to :class:`~nasbench.core.space.CellSpace`; no architecture objects are
+built while searching.
 """
 
 from __future__ import annotations
@@ -12,16 +11,9 @@ from collections import deque
 
 import numpy as np
 
-from nasbench.bench.benchmark import Result
-from nasbench.core.errors import ConfigError
-from nasbench.search.strategy import Strategy, Trial, check_float, check_int
+from nasbench.search import Result, Strategy, Trial, check_float, check_int
 
 _BATCH = 256  # random draws made at once by RegularizedEvolution
-
-
-def _places(num_ops: int, num_edges: int) -> list[int]:
-    """Weight of every edge's op in the space index (first edge most significant)."""
-    return [num_ops ** (num_edges - 1 - k) for k in range(num_edges)]
 
 
 class RegularizedEvolution(Strategy):
@@ -51,9 +43,8 @@ class RegularizedEvolution(Strategy):
     def _setup(self) -> None:
         space = self.task.space
         size = self.population_size
+        self._space = space
         self._size = space.size
-        self._num_ops = space.num_ops
-        self._places = _places(space.num_ops, space.num_edges)
         # The population is a ring buffer: slot ``_oldest`` holds the oldest member once full.
         self._indices = [0] * size
         self._fitness = [0.0] * size
@@ -94,13 +85,8 @@ class RegularizedEvolution(Strategy):
             if fitness[slot] > fitness[parent]:
                 parent = slot
         index = self._indices[parent]
-        if self._num_ops > 1:
-            place = self._places[draws[self.sample_size]]
-            current = index // place % self._num_ops
-            new = draws[self.sample_size + 1]
-            if new >= current:
-                new += 1
-            index += (new - current) * place
+        if self._space.num_ops > 1:
+            index = self._space.neighbour(index, draws[self.sample_size], draws[self.sample_size + 1])
         return Trial(index)
 
     def tell(self, trial: Trial, result: Result) -> None:
@@ -155,20 +141,12 @@ class GeneticAlgorithm(Strategy):
         check_float(self, "crossover_rate", crossover_rate, 0.0, 1.0)
         if mutation_rate is not None:
             check_float(self, "mutation_rate", mutation_rate, 0.0, 1.0)
-        check_int(self, "elitism", elitism, low=0)
-        if elitism >= population_size:
-            raise ConfigError(
-                f"{type(self).__name__}: elitism must be below population_size "
-                f"({population_size}), got {elitism!r}"
-            )
+        check_int(self, "elitism", elitism, low=0, high=int(population_size) - 1)
 
     def _setup(self) -> None:
         space = self.task.space
+        self._space = space
         self._size = space.size
-        self._num_edges = space.num_edges
-        self._num_ops = space.num_ops
-        self._ops = space.ops_array()
-        self._places = np.asarray(_places(space.num_ops, space.num_edges), dtype=np.int64)
         self._rate = 1.0 / space.num_edges if self.mutation_rate is None else float(self.mutation_rate)
         self.generation = 0
         self._population: list[tuple[int, float]] = []
@@ -204,16 +182,9 @@ class GeneticAlgorithm(Strategy):
         # Two tournaments per child; argmax keeps the first drawn among equals.
         entrants = rng.integers(indices.shape[0], size=(count, 2, self.tournament_size))
         winners = np.take_along_axis(entrants, np.argmax(fitness[entrants], axis=2)[:, :, None], axis=2)
-        first = self._ops[indices[winners[:, 0, 0]]].astype(np.int64)
-        second = self._ops[indices[winners[:, 1, 0]]].astype(np.int64)
-        children = first
-        if self._num_edges > 1:
-            cross = rng.random(count) < self.crossover_rate
-            cut = rng.integers(1, self._num_edges, size=count)
-            tail = (np.arange(self._num_edges)[None, :] >= cut[:, None]) & cross[:, None]
-            children = np.where(tail, second, first)
-        if self._num_ops > 1:
-            mutate = rng.random((count, self._num_edges)) < self._rate
-            shift = rng.integers(1, self._num_ops, size=(count, self._num_edges))
-            children = np.where(mutate, (children + shift) % self._num_ops, children)
-        self._queue.extend((children @ self._places).tolist())
+        space = self._space
+        first = space.ops_array(indices[winners[:, 0, 0]])
+        second = space.ops_array(indices[winners[:, 1, 0]])
+        children = space.crossover(first, second, rng, probability=self.crossover_rate)
+        children = space.mutate_ops(children, rng, self._rate)
+        self._queue.extend(space.indices_from_ops(children).tolist())

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from nasbench.bench.benchmark import Result
-from nasbench.search.strategy import SearchFinished, Strategy, Trial, check_choice
+from nasbench.search import Result, SearchFinished, Strategy, Trial, check_choice
 
 
 class GridSearch(Strategy):

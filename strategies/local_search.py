@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from nasbench.bench.benchmark import Result
-from nasbench.search.strategy import SearchFinished, Strategy, Trial, check_choice
+from nasbench.search import Result, SearchFinished, Strategy, Trial, check_choice
 
 
 class LocalSearch(Strategy):
@@ -36,9 +35,6 @@ class LocalSearch(Strategy):
     def _setup(self) -> None:
         space = self.task.space
         self._size = space.size
-        self._num_ops = space.num_ops
-        self._num_edges = space.num_edges
-        self._places = [space.num_ops ** (space.num_edges - 1 - k) for k in range(space.num_edges)]
         self._class = space.canonical_indices().tolist()
         self._num_classes = space.num_unique
         self._known: dict[int, float] = {}  # class -> validation accuracy
@@ -55,14 +51,8 @@ class LocalSearch(Strategy):
     # ----------------------------------------------------------------- neighbourhood
     def _neighbours(self, index: int) -> list[int]:
         """Space indices one edge away, in a random order."""
-        out = []
-        num_ops = self._num_ops
-        for place in self._places:
-            current = index // place % num_ops
-            base = index - current * place
-            out.extend(base + op * place for op in range(num_ops) if op != current)
-        order = self.rng.permutation(len(out)).tolist()
-        return [out[k] for k in order]
+        neighbours = self.task.space.neighbour_indices([index])
+        return neighbours[self.rng.permutation(neighbours.shape[0])].tolist()
 
     def _move_to(self, index: int, fitness: float) -> None:
         self._current = index

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from nasbench.strategies._common import ClassLedger
 
-from nasbench.bench.benchmark import Result
 from nasbench.core.errors import ConfigError, NasbenchError
-from nasbench.search.strategy import SearchFinished, Strategy, Trial, check_float, check_int
+from nasbench.core.validation import owner_label
+from nasbench.search import Result, SearchFinished, Strategy, Trial, check_float, check_int
 
 __all__ = ["BOHB", "Hyperband", "bracket_schedule"]
 
@@ -83,8 +83,7 @@ class Hyperband(Strategy):
         max_epochs = self.task.num_epochs
         if self.min_epochs > max_epochs:
             raise ConfigError(
-                f"{type(self).name or type(self).__name__}: min_epochs={self.min_epochs} exceeds the "
-                f"task's {max_epochs} epochs"
+                f"{owner_label(self)}: min_epochs={self.min_epochs} exceeds the task's {max_epochs} epochs"
             )
         self._brackets = bracket_schedule(max_epochs, self.min_epochs, self.eta)
         self._ledger = ClassLedger(self.task.space)

@@ -12,36 +12,50 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from nasbench.strategies._common import ClassLedger, neighbour_indices
+from nasbench.strategies._common import ClassLedger
 
-from nasbench.bench.benchmark import Constraint, Result, Task
 from nasbench.core.errors import ConfigError, MetricError
-from nasbench.search.strategy import SearchFinished, Strategy, Trial, check_float, check_int
+from nasbench.core.pareto import crowding_distance, non_dominated_fronts
+from nasbench.core.validation import Constraint as Allowed
+from nasbench.core.validation import owner_label, validate
+from nasbench.search import Constraint, Result, SearchFinished, Strategy, Task, Trial, check_float, check_int
 
-__all__ = ["NSGA2", "ConstrainedEvolution", "non_dominated_fronts"]
-
-_DEVICE_ID = re.compile(r"cpu-[0-9]+t|cuda[0-9]+")
-_METRIC_NAME = re.compile(r"[A-Za-z_][\w.-]*")
+__all__ = ["NSGA2", "ConstrainedEvolution"]
 
 
-def _check_device_metric(strategy: Strategy, device: object, metric: object) -> None:
-    label = type(strategy).name or type(strategy).__name__
-    if device is not None and not (isinstance(device, str) and _DEVICE_ID.fullmatch(device)):
-        raise ConfigError(
-            f"{label}: device must be a device id such as 'cpu-1t' or 'cuda0' (None: the task's first "
-            f"device), got {device!r}"
-        )
-    if not (isinstance(metric, str) and _METRIC_NAME.fullmatch(metric)):
-        raise ConfigError(
-            f"{label}: metric must be a device metric name such as 'latency_ms_b1', got {metric!r}"
-        )
+@dataclass(frozen=True)
+class _Matches(Allowed):
+    """A string that ``pattern`` matches in full (or None, with ``none_allowed``)."""
+
+    pattern: re.Pattern[str]
+    description: str
+    none_allowed: bool = False
+
+    def accept(self, value: Any) -> tuple[bool, Any]:
+        if value is None:
+            return self.none_allowed, value
+        return isinstance(value, str) and self.pattern.fullmatch(value) is not None, value
+
+    def describe(self, value: Any) -> str:
+        return self.description
+
+
+#: Device ids as :mod:`nasbench.nets.hardware` writes them; None picks the task's first device.
+_DEVICE = _Matches(
+    re.compile(r"cpu-[0-9]+t|cuda[0-9]+"),
+    "a device id such as 'cpu-1t' or 'cuda0' (None: the task's first device)",
+    none_allowed=True,
+)
+_METRIC = _Matches(re.compile(r"[A-Za-z_][\w.-]*"), "a device metric name such as 'latency_ms_b1'")
 
 
 def _property_name(strategy: Strategy, task: Task, device: str | None, metric: str) -> str:
     """``<device>/<metric>`` after checking the task has it; one MetricError otherwise."""
-    label = type(strategy).name or type(strategy).__name__
+    label = owner_label(strategy)
     devices = task.devices
     if not devices:
         raise MetricError(
@@ -59,53 +73,7 @@ def _property_name(strategy: Strategy, task: Task, device: str | None, metric: s
     return name
 
 
-def _mutate(rng: np.random.Generator, space_ops: int, ops: np.ndarray, probability: float) -> np.ndarray:
-    """Each edge re-drawn to a different op with ``probability``."""
-    change = rng.random(ops.shape) < probability
-    shift = rng.integers(1, space_ops, size=ops.shape)
-    return np.where(change, (ops + shift) % space_ops, ops)
-
-
 # --------------------------------------------------------------------- NSGA-II
-def non_dominated_fronts(objectives: np.ndarray) -> list[np.ndarray]:
-    """Fast non-dominated sorting of rows of ``objectives`` (all minimised): the
-    positions of the first front, then the second, ... (Deb et al., 2002)."""
-    values = np.asarray(objectives, dtype=np.float64)
-    n = values.shape[0]
-    if n == 0:
-        return []
-    no_worse = np.all(values[:, None, :] <= values[None, :, :], axis=2)
-    better = np.any(values[:, None, :] < values[None, :, :], axis=2)
-    dominates = no_worse & better  # [i, j]: i dominates j
-    dominated_by = dominates.sum(axis=0)
-    fronts = []
-    current = np.flatnonzero(dominated_by == 0)
-    while current.size:
-        fronts.append(current)
-        dominated_by = dominated_by - dominates[current].sum(axis=0)
-        dominated_by[current] = -1
-        current = np.flatnonzero(dominated_by == 0)
-    return fronts
-
-
-def crowding_distance(objectives: np.ndarray) -> np.ndarray:
-    """Crowding distance of every row of one front: the normalised perimeter of the
-    cuboid its neighbours span along each objective; boundary points get infinity."""
-    values = np.asarray(objectives, dtype=np.float64)
-    n, m = values.shape
-    distance = np.zeros(n)
-    if n <= 2:
-        return np.full(n, np.inf)
-    for k in range(m):
-        order = np.argsort(values[:, k], kind="stable")
-        column = values[order, k]
-        span = column[-1] - column[0]
-        distance[order[0]] = distance[order[-1]] = np.inf
-        if span > 0:
-            distance[order[1:-1]] += (column[2:] - column[:-2]) / span
-    return distance
-
-
 class NSGA2(Strategy):
     """NSGA-II: maximise validation accuracy and minimise a device metric (Deb et al., 2002).
 
@@ -142,7 +110,8 @@ class NSGA2(Strategy):
         self.population_size = population_size
         self.crossover_probability = crossover_probability
         self.mutation_probability = mutation_probability
-        _check_device_metric(self, device, metric)
+        validate(self, "device", device, _DEVICE)
+        validate(self, "metric", metric, _METRIC)
         check_int(self, "population_size", population_size, low=2)
         check_float(self, "crossover_probability", crossover_probability, 0.0, 1.0)
         if mutation_probability is not None:
@@ -228,13 +197,12 @@ class NSGA2(Strategy):
         parents = np.array([index for index, _ in self._population], dtype=np.int64)
         out = np.empty(0, dtype=np.int64)
         for _ in range(10):  # redraw children that repeat a class already tried
-            mothers = space.ops_array(parents[self._tournament(count)]).astype(np.int64)
-            fathers = space.ops_array(parents[self._tournament(count)]).astype(np.int64)
-            crossed = self.rng.random(count) < self.crossover_probability
-            from_father = (self.rng.random(mothers.shape) < 0.5) & crossed[:, None]
-            children = _mutate(
-                self.rng, space.num_ops, np.where(from_father, fathers, mothers), self._mutation
+            mothers = space.ops_array(parents[self._tournament(count)])
+            fathers = space.ops_array(parents[self._tournament(count)])
+            children = space.crossover(
+                mothers, fathers, self.rng, probability=self.crossover_probability, method="uniform"
             )
+            children = space.mutate_ops(children, self.rng, self._mutation)
             out = self._ledger.fresh(np.concatenate([out, space.indices_from_ops(children)]))
             if out.size >= count:
                 return out[:count]
@@ -279,7 +247,8 @@ class ConstrainedEvolution(Strategy):
         self.limit = limit
         self.population_size = population_size
         self.sample_size = sample_size
-        _check_device_metric(self, device, metric)
+        validate(self, "device", device, _DEVICE)
+        validate(self, "metric", metric, _METRIC)
         check_float(self, "limit_quantile", limit_quantile, 0.0, 1.0, low_open=True)
         if limit is not None:
             check_float(self, "limit", limit, 0.0, low_open=True)
@@ -303,9 +272,7 @@ class ConstrainedEvolution(Strategy):
             self._feasible &= values <= task.constraint.max_value
         self._feasible_indices = np.flatnonzero(self._feasible)
         if self._feasible_indices.size == 0:
-            raise ConfigError(
-                f"{type(self).name or type(self).__name__}: no architecture satisfies {constraint}"
-            )
+            raise ConfigError(f"{owner_label(self)}: no architecture satisfies {constraint}")
         self._ledger = ClassLedger(task.space)
         self._asked = 0
         self._population: deque[tuple[int, float]] = deque()
@@ -333,6 +300,6 @@ class ConstrainedEvolution(Strategy):
         size = len(self._population)
         contestants = self.rng.choice(size, size=min(self.sample_size, size), replace=False)
         parent = max(contestants.tolist(), key=lambda k: (self._population[k][1], -k))
-        neighbours = neighbour_indices(self.task.space, np.array([self._population[parent][0]]))
+        neighbours = self.task.space.neighbour_indices([self._population[parent][0]])
         neighbours = self._ledger.fresh(self.rng.permutation(neighbours[self._feasible[neighbours]]))
         return int(neighbours[0]) if neighbours.size else None

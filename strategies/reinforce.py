@@ -9,9 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from nasbench.bench.benchmark import Result
 from nasbench.core.errors import ConfigError
-from nasbench.search.strategy import Strategy, Trial, check_choice, check_float, check_int
+from nasbench.search import Result, Strategy, Trial, check_choice, check_float, check_int
 
 _ADAM_BETAS = (0.9, 0.999)
 _ADAM_EPS = 1e-8
@@ -73,11 +72,9 @@ class Reinforce(Strategy):
 
     def _setup(self) -> None:
         space = self.task.space
+        self._space = space
         self._num_edges = space.num_edges
         self._num_ops = space.num_ops
-        self._places = np.asarray(
-            [space.num_ops ** (space.num_edges - 1 - k) for k in range(space.num_edges)], dtype=np.int64
-        )
         self._baseline: float | None = None
         #: Policy entropy (nats, summed over edges) at every proposal.
         self.entropy_history: list[float] = []
@@ -105,7 +102,7 @@ class Reinforce(Strategy):
         else:
             ops, entropy = self._controller.sample(uniform)
             self.entropy_history.append(entropy)
-        return Trial(int(ops @ self._places))
+        return Trial(int(self._space.indices_from_ops(ops[None, :])[0]))
 
     def tell(self, trial: Trial, result: Result) -> None:
         reward = float(result.val_acc)
@@ -115,16 +112,13 @@ class Reinforce(Strategy):
             self._baseline = reward
         advantage = reward - self._baseline
         self._baseline = self.ema_decay * self._baseline + (1.0 - self.ema_decay) * reward
-        ops = self._ops_of(trial.index)
+        ops = self._space.ops_array([trial.index])[0].astype(np.int64)
         if self.policy == "categorical":
             self._step_categorical(ops, advantage)
         else:
             self._controller.step(ops, advantage, self.entropy_weight)
 
     # ----------------------------------------------------------------- categorical policy
-    def _ops_of(self, index: int) -> np.ndarray:
-        return (index // self._places) % self._num_ops
-
     def _step_categorical(self, ops: np.ndarray, advantage: float) -> None:
         probabilities = self._probabilities
         # d log p(ops) / d logits = onehot(ops) - p, edge by edge.

@@ -2,7 +2,8 @@
 
 Each registers through the ``nasbench.surrogates`` entry-point group (see
 pyproject.toml), exactly as a third-party package would; create them with
-:func:`nasbench.prediction.surrogate.create_surrogate`. Modules:
+:func:`nasbench.prediction.create_surrogate`. They use only public names of
+:mod:`nasbench.prediction` and :mod:`nasbench.core`. Modules:
 
 - :mod:`nasbench.surrogates.tree`: ``xgb`` (gradient-boosted trees, the default) and ``rf``
   (random forest, std from the spread of its trees);
@@ -13,7 +14,12 @@ pyproject.toml), exactly as a third-party package would; create them with
   NAS-Bench-301-style noise model;
 - :mod:`nasbench.surrogates.learning_curve`: ``lc-extrapolation``, the final accuracy from the
   first epochs of a learning curve;
-- :mod:`nasbench.surrogates.zero_cost`: zero-cost proxies scored on the network at initialisation.
+- :mod:`nasbench.surrogates.proxies`: the zero-cost proxies, scores of a network at initialisation;
+- :mod:`nasbench.surrogates.zero_cost`: ``zero-cost``, one proxy as a predictor, and scoring a
+  whole table with them (stored as :mod:`nasbench.prediction.proxy_scores` files);
+- :mod:`nasbench.surrogates.weight_sharing`: ``weight-sharing``, a supernet's inherited weights;
+- :mod:`nasbench.surrogates.commands`: the ``nasbench proxies`` command (entry-point group
+  ``nasbench.commands``).
 
 Importing this package imports none of its modules (and never torch).
 """

@@ -18,14 +18,8 @@ import numpy as np
 
 from nasbench.core.errors import ConfigError
 from nasbench.core.space import CellSpace
-from nasbench.prediction.surrogate import (
-    Surrogate,
-    as_indices,
-    check_bool,
-    check_int,
-    create_surrogate,
-    get_surrogate_class,
-)
+from nasbench.core.validation import Instance, check_bool, check_int, owner_label, validate
+from nasbench.prediction import Surrogate, as_indices, create_surrogate, get_surrogate_class
 
 __all__ = ["EnsembleSurrogate"]
 
@@ -61,12 +55,11 @@ class EnsembleSurrogate(Surrogate):
         self.base_params = base_params
         self.bootstrap = bootstrap
         self.noise = noise
-        label = self._label
-        check_int(label, "n_members", n_members, low=2, high=1000)
-        check_bool(label, "bootstrap", bootstrap)
-        check_bool(label, "noise", noise)
-        if not isinstance(base, str):
-            raise ConfigError(f"{label}: base must be a surrogate name, got {base!r}")
+        check_int(self, "n_members", n_members, low=2, high=1000)
+        check_bool(self, "bootstrap", bootstrap)
+        check_bool(self, "noise", noise)
+        validate(self, "base", base, Instance((str,), "a surrogate name"))
+        label = owner_label(self)
         try:
             base_class = get_surrogate_class(base)
         except ConfigError as exc:

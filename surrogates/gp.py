@@ -20,15 +20,8 @@ from scipy.linalg import cho_solve, solve_triangular
 
 from nasbench.core.errors import ConfigError
 from nasbench.core.space import CellSpace
-from nasbench.prediction.surrogate import (
-    ENCODINGS,
-    Surrogate,
-    check_choice,
-    check_float,
-    check_int,
-    encode_archs,
-    one_blas_thread,
-)
+from nasbench.core.validation import check_choice, check_float, check_int
+from nasbench.prediction import ENCODINGS, Surrogate, encode_archs, one_blas_thread
 
 __all__ = ["GaussianProcessSurrogate"]
 
@@ -71,13 +64,12 @@ class GaussianProcessSurrogate(Surrogate):
         self.length_scale = length_scale
         self.noise = noise
         self.max_optimize = max_optimize
-        label = self._label
-        check_choice(label, "encoding", encoding, ENCODINGS)
+        check_choice(self, "encoding", encoding, ENCODINGS)
         if length_scale is not None:
-            check_float(label, "length_scale", length_scale, 0.0, 1e6, low_open=True)
+            check_float(self, "length_scale", length_scale, 0.0, 1e6, low_open=True)
         if noise is not None:
-            check_float(label, "noise", noise, 0.0, 1e3, low_open=True)
-        check_int(label, "max_optimize", max_optimize, low=2, high=20_000)
+            check_float(self, "noise", noise, 0.0, 1e3, low_open=True)
+        check_int(self, "max_optimize", max_optimize, low=2, high=20_000)
 
     @staticmethod
     def _profile(distance: np.ndarray, y: np.ndarray, length: float, noise: float) -> float:

@@ -25,18 +25,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from nasbench.surrogates.tree import _xgboost, xgboost_booster
+from nasbench.surrogates.tree import import_xgboost, xgboost_booster
 
 from nasbench.core.errors import ConfigError
 from nasbench.core.space import CellSpace
-from nasbench.prediction.surrogate import (
-    ENCODINGS,
-    Surrogate,
-    check_choice,
-    check_float,
-    check_int,
-    encode_archs,
-)
+from nasbench.core.validation import check_choice, check_float, check_int, owner_label
+from nasbench.prediction import ENCODINGS, Surrogate, encode_archs
 
 __all__ = ["LearningCurveExtrapolator"]
 
@@ -72,13 +66,12 @@ class LearningCurveExtrapolator(Surrogate):
         self.learning_rate = learning_rate
         self.max_depth = max_depth
         self.n_jobs = n_jobs
-        label = self._label
-        check_int(label, "observed_epochs", observed_epochs, low=1, high=100_000)
-        check_choice(label, "encoding", encoding, (*ENCODINGS, "none"))
-        check_int(label, "n_estimators", n_estimators, low=1, high=100_000)
-        check_float(label, "learning_rate", learning_rate, 0.0, 1.0, low_open=True)
-        check_int(label, "max_depth", max_depth, low=1, high=64)
-        check_int(label, "n_jobs", n_jobs, low=1, high=1024)
+        check_int(self, "observed_epochs", observed_epochs, low=1, high=100_000)
+        check_choice(self, "encoding", encoding, (*ENCODINGS, "none"))
+        check_int(self, "n_estimators", n_estimators, low=1, high=100_000)
+        check_float(self, "learning_rate", learning_rate, 0.0, 1.0, low_open=True)
+        check_int(self, "max_depth", max_depth, low=1, high=64)
+        check_int(self, "n_jobs", n_jobs, low=1, high=1024)
 
     # ----------------------------------------------------------------- curves in, features out
     def _observed(self, curves: Any, n: int) -> np.ndarray:
@@ -86,12 +79,12 @@ class LearningCurveExtrapolator(Surrogate):
         k = self.observed_epochs
         if values.ndim != 2 or values.shape[0] != n or values.shape[1] < k:
             raise ConfigError(
-                f"{self._label}: curves must have shape [{n}, >= {k}] (observed_epochs={k}), "
+                f"{owner_label(self)}: curves must have shape [{n}, >= {k}] (observed_epochs={k}), "
                 f"got {values.shape}"
             )
         observed = values[:, :k]
         if not np.all(np.isfinite(observed)):
-            raise ConfigError(f"{self._label}: curves must be finite over the first {k} epochs")
+            raise ConfigError(f"{owner_label(self)}: curves must be finite over the first {k} epochs")
         return observed
 
     def _features(self, indices: np.ndarray, observed: np.ndarray) -> np.ndarray:
@@ -122,13 +115,13 @@ class LearningCurveExtrapolator(Surrogate):
         return observed[:, -1] + np.asarray(raw, dtype=np.float64)
 
     def _fit(self, indices: np.ndarray, y: np.ndarray) -> None:
-        raise ConfigError(f"{self._label} needs curves: fit(archs, y, curves=...)")
+        raise ConfigError(f"{owner_label(self)} needs curves: fit(archs, y, curves=...)")
 
     def _predict(self, indices: np.ndarray, return_std: bool) -> tuple[np.ndarray, None]:
-        raise ConfigError(f"{self._label} needs curves: predict(archs, curves=...)")
+        raise ConfigError(f"{owner_label(self)} needs curves: predict(archs, curves=...)")
 
     def _fit_curves(self, indices: np.ndarray, y: np.ndarray, observed: np.ndarray) -> None:
-        xgboost = _xgboost()
+        xgboost = import_xgboost()
         features = self._features(indices, observed)
         data = xgboost.DMatrix(features, label=y - observed[:, -1], nthread=self.n_jobs)
         params = {

@@ -25,17 +25,8 @@ import numpy as np
 
 from nasbench.core.errors import ConfigError
 from nasbench.core.space import CellSpace
-from nasbench.prediction.surrogate import (
-    ENCODINGS,
-    Surrogate,
-    as_indices,
-    check_choice,
-    check_float,
-    check_int,
-    encode_archs,
-    encode_graphs,
-    one_blas_thread,
-)
+from nasbench.core.validation import check_choice, check_float, check_int
+from nasbench.prediction import ENCODINGS, Surrogate, encode_archs, encode_graphs, one_blas_thread
 
 __all__ = ["GINSurrogate", "MLPEnsembleSurrogate"]
 
@@ -76,15 +67,14 @@ class MLPEnsembleSurrogate(Surrogate):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
-        label = self._label
-        check_choice(label, "encoding", encoding, ENCODINGS)
-        check_int(label, "n_members", n_members, low=1, high=100)
-        check_int(label, "num_layers", num_layers, low=1, high=20)
-        check_int(label, "width", width, low=1, high=4096)
-        check_int(label, "epochs", epochs, low=1, high=100_000)
-        check_int(label, "batch_size", batch_size, low=1)
-        check_float(label, "learning_rate", learning_rate, 0.0, 1.0, low_open=True)
-        check_float(label, "weight_decay", weight_decay, 0.0, 1.0)
+        check_choice(self, "encoding", encoding, ENCODINGS)
+        check_int(self, "n_members", n_members, low=1, high=100)
+        check_int(self, "num_layers", num_layers, low=1, high=20)
+        check_int(self, "width", width, low=1, high=4096)
+        check_int(self, "epochs", epochs, low=1, high=100_000)
+        check_int(self, "batch_size", batch_size, low=1)
+        check_float(self, "learning_rate", learning_rate, 0.0, 1.0, low_open=True)
+        check_float(self, "weight_decay", weight_decay, 0.0, 1.0)
 
     def _forward(self, x: np.ndarray, keep: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
         """x [M, B, d] -> outputs [M, B] (and the hidden activations when ``keep``)."""
@@ -149,11 +139,6 @@ class MLPEnsembleSurrogate(Surrogate):
                         * (first[k] / correction1)
                         / (np.sqrt(second[k] / correction2) + eps)
                     )
-
-    def member_predictions(self, archs: Any) -> np.ndarray:
-        """float64 [n_members, n]: every member's prediction."""
-        self._check_fitted()
-        return self._members(as_indices(self.space_, archs))
 
     def _members(self, indices: np.ndarray) -> np.ndarray:
         features = encode_archs(self.space_, indices, self.encoding).astype(np.float64)
@@ -266,13 +251,12 @@ class GINSurrogate(Surrogate):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
-        label = self._label
-        check_int(label, "hidden", hidden, low=1, high=4096)
-        check_int(label, "num_layers", num_layers, low=1, high=32)
-        check_int(label, "epochs", epochs, low=1, high=100_000)
-        check_int(label, "batch_size", batch_size, low=1)
-        check_float(label, "learning_rate", learning_rate, 0.0, 1.0, low_open=True)
-        check_float(label, "weight_decay", weight_decay, 0.0, 1.0)
+        check_int(self, "hidden", hidden, low=1, high=4096)
+        check_int(self, "num_layers", num_layers, low=1, high=32)
+        check_int(self, "epochs", epochs, low=1, high=100_000)
+        check_int(self, "batch_size", batch_size, low=1)
+        check_float(self, "learning_rate", learning_rate, 0.0, 1.0, low_open=True)
+        check_float(self, "weight_decay", weight_decay, 0.0, 1.0)
 
     def _network(self, torch: Any) -> Any:
         return _build_gin(torch, self.space_.num_ops + 2, self.hidden, self.num_layers)

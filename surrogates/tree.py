@@ -14,20 +14,21 @@ import numpy as np
 
 from nasbench.core.errors import ConfigError
 from nasbench.core.space import CellSpace
-from nasbench.prediction.surrogate import (
-    ENCODINGS,
-    Surrogate,
-    as_indices,
-    check_choice,
-    check_float,
-    check_int,
-    encode_archs,
-)
+from nasbench.core.validation import check_choice, check_float, check_int
+from nasbench.prediction import ENCODINGS, Surrogate, encode_archs
 
-__all__ = ["RandomForestSurrogate", "XGBoostSurrogate", "xgboost_booster", "xgboost_params"]
+__all__ = [
+    "RandomForestSurrogate",
+    "XGBoostSurrogate",
+    "import_xgboost",
+    "xgboost_booster",
+    "xgboost_params",
+]
 
 
-def _xgboost() -> Any:
+def import_xgboost() -> Any:
+    """The ``xgboost`` module, imported on first use (a ConfigError saying how to install it
+    if it is missing); shared with the ``lc-extrapolation`` surrogate."""
     try:
         import xgboost
     except ImportError:  # pragma: no cover - xgboost is a core dependency
@@ -54,22 +55,21 @@ def xgboost_params(model: Any, seed: int) -> dict[str, Any]:
 
 def xgboost_booster(raw: np.ndarray, n_jobs: int) -> Any:
     """A booster from its JSON model bytes (as stored in an artifact)."""
-    booster = _xgboost().Booster()
+    booster = import_xgboost().Booster()
     booster.load_model(bytearray(np.asarray(raw, dtype=np.uint8).tobytes()))
     booster.set_param({"nthread": n_jobs})
     return booster
 
 
 def _check_boosting(model: Any) -> None:
-    label = model._label
-    check_int(label, "n_estimators", model.n_estimators, low=1, high=100_000)
-    check_float(label, "learning_rate", model.learning_rate, 0.0, 1.0, low_open=True)
-    check_int(label, "max_depth", model.max_depth, low=1, high=64)
-    check_float(label, "min_child_weight", model.min_child_weight, 0.0, None)
-    check_float(label, "subsample", model.subsample, 0.0, 1.0, low_open=True)
-    check_float(label, "colsample_bytree", model.colsample_bytree, 0.0, 1.0, low_open=True)
-    check_float(label, "reg_lambda", model.reg_lambda, 0.0, None)
-    check_int(label, "n_jobs", model.n_jobs, low=1, high=1024)
+    check_int(model, "n_estimators", model.n_estimators, low=1, high=100_000)
+    check_float(model, "learning_rate", model.learning_rate, 0.0, 1.0, low_open=True)
+    check_int(model, "max_depth", model.max_depth, low=1, high=64)
+    check_float(model, "min_child_weight", model.min_child_weight, 0.0, None)
+    check_float(model, "subsample", model.subsample, 0.0, 1.0, low_open=True)
+    check_float(model, "colsample_bytree", model.colsample_bytree, 0.0, 1.0, low_open=True)
+    check_float(model, "reg_lambda", model.reg_lambda, 0.0, None)
+    check_int(model, "n_jobs", model.n_jobs, low=1, high=1024)
 
 
 class XGBoostSurrogate(Surrogate):
@@ -126,11 +126,11 @@ class XGBoostSurrogate(Surrogate):
         self.colsample_bytree = colsample_bytree
         self.reg_lambda = reg_lambda
         self.n_jobs = n_jobs
-        check_choice(self._label, "encoding", encoding, ENCODINGS)
+        check_choice(self, "encoding", encoding, ENCODINGS)
         _check_boosting(self)
 
     def _fit(self, indices: np.ndarray, y: np.ndarray) -> None:
-        xgboost = _xgboost()
+        xgboost = import_xgboost()
         features = encode_archs(self.space_, indices, self.encoding)
         self.y_offset_ = float(np.mean(y))
         data = xgboost.DMatrix(features, label=y - self.y_offset_, nthread=self.n_jobs)
@@ -179,12 +179,11 @@ class RandomForestSurrogate(Surrogate):
         self.max_features = max_features
         self.min_samples_leaf = min_samples_leaf
         self.n_jobs = n_jobs
-        label = self._label
-        check_choice(label, "encoding", encoding, ENCODINGS)
-        check_int(label, "n_estimators", n_estimators, low=1, high=10_000)
-        check_float(label, "max_features", max_features, 0.0, 1.0, low_open=True)
-        check_int(label, "min_samples_leaf", min_samples_leaf, low=1)
-        check_int(label, "n_jobs", n_jobs, low=1, high=1024)
+        check_choice(self, "encoding", encoding, ENCODINGS)
+        check_int(self, "n_estimators", n_estimators, low=1, high=10_000)
+        check_float(self, "max_features", max_features, 0.0, 1.0, low_open=True)
+        check_int(self, "min_samples_leaf", min_samples_leaf, low=1)
+        check_int(self, "n_jobs", n_jobs, low=1, high=1024)
 
     def _fit(self, indices: np.ndarray, y: np.ndarray) -> None:
         from sklearn.ensemble import RandomForestRegressor
@@ -216,11 +215,6 @@ class RandomForestSurrogate(Surrogate):
         self.node_left_ = np.concatenate(left)
         self.node_right_ = np.concatenate(right)
         self.node_value_ = np.concatenate(value)
-
-    def tree_predictions(self, archs: Any) -> np.ndarray:
-        """float64 [n_estimators, n]: every tree's prediction."""
-        self._check_fitted()
-        return self._tree_predictions(as_indices(self.space_, archs))
 
     def _tree_predictions(self, indices: np.ndarray) -> np.ndarray:
         features = encode_archs(self.space_, indices, self.encoding)

@@ -28,10 +28,11 @@ import torch
 
 from nasbench.core.errors import ConfigError
 from nasbench.core.space import CellSpace
+from nasbench.core.validation import check_bool, check_float, check_int
 from nasbench.nets.supernet import Supernet, evaluate_path, recalibrate_batchnorm
+from nasbench.nets.supernet_training import OneShotTask, SearchSession, train_uniform_paths
 from nasbench.nets.train import PROTOCOL_PRESETS, Protocol
-from nasbench.prediction.surrogate import Surrogate, check_bool, check_float, check_int
-from nasbench.search.oneshot import OneShotBudget, OneShotTask, SearchSession, train_uniform_paths
+from nasbench.prediction import Surrogate
 
 __all__ = [
     "BN_MODES",
@@ -60,11 +61,6 @@ class WeightSharingScores:
     def seconds_per_arch(self) -> float:
         """Mean CPU seconds per architecture."""
         return self.seconds / max(1, self.indices.shape[0])
-
-    @property
-    def archs_per_second(self) -> float:
-        """Architectures scored per CPU second."""
-        return self.indices.shape[0] / self.seconds if self.seconds > 0 else float("inf")
 
 
 @contextlib.contextmanager
@@ -200,11 +196,6 @@ class WeightSharingSurrogate(Surrogate):
                 f"{label}: learning_rate_min must be <= learning_rate, got {learning_rate_min!r}"
             )
 
-    @staticmethod
-    def study(table: Any, **options: Any) -> dict[str, Any]:
-        """:func:`weight_sharing_study` (reachable through the registry by name)."""
-        return weight_sharing_study(table, **options)
-
     @property
     def bn_mode(self) -> str:
         """How the cells' BatchNorm normalises when scoring: one of :data:`BN_MODES`."""
@@ -263,9 +254,7 @@ class WeightSharingSurrogate(Surrogate):
     def _fit(self, indices: np.ndarray, y: np.ndarray) -> None:
         task = self._task()
         with _one_torch_thread():
-            session = SearchSession(
-                task, OneShotBudget(epochs=self.epochs), self.epochs, self.seed, self._label
-            )
+            session = SearchSession(task, epochs=self.epochs, seed=self.seed, label=self._label)
             supernet = session.supernet(track_running_stats=self._tracks())
             train_uniform_paths(
                 session,
@@ -362,7 +351,7 @@ def weight_sharing_study(
     seeded random sample of the classes instead (for a quick look; the figures of record
     use them all).
     """
-    from nasbench.prediction.evaluation import class_targets, ranking_metrics
+    from nasbench.prediction import class_targets, ranking_metrics
 
     modes = list(bn_modes)
     unknown = [mode for mode in modes if mode not in BN_MODES]

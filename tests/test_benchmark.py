@@ -27,6 +27,7 @@ from nasbench.bench.benchmark import (
     Task,
 )
 from nasbench.core.errors import ArchitectureError, ConfigError, MetricError, NasbenchError, TableError
+from nasbench.core.signals import SearchSignal
 from nasbench.core.table import STATUS_DONE, STATUS_FAILED, STATUS_PENDING, Table, TableWriter, open_table
 from nasbench.testing import synthetic_table
 
@@ -251,6 +252,27 @@ def test_table_without_eval_seconds_charges_training_only(ref: Ref, tmp_path: Pa
     result = bench.evaluate(100, 3)
     c, s = ref.klass(100), ref.column(result)
     assert result.cost_seconds == pytest.approx(ref.train_seconds(c, s, 1, 3), rel=1e-9)
+
+
+def test_task_knows_the_run_cost_and_the_protocol(ref: Ref) -> None:
+    """``mean_run_seconds``: training of every epoch plus the final evaluation (the clock's
+    charge for a full run from scratch), averaged over the classes for this run's seeds."""
+    bench = Benchmark(ref.table, seed=2)
+    costs = [bench.evaluate(int(index)).cost_seconds for index in ref.table.unique]
+    assert bench.task.mean_run_seconds == pytest.approx(float(np.mean(costs)), rel=1e-12)
+    assert bench.task.protocol == ref.table.protocol and bench.task.protocol is not ref.table.protocol
+    assert bench.with_constraint(f"{LATENCY}<=10").task.protocol == ref.table.protocol
+
+
+def test_charge_advances_the_clock_without_an_evaluation(ref: Ref) -> None:
+    bench = Benchmark(ref.table, seed=0)
+    bench.charge(2)
+    bench.charge(np.float64(0.5))
+    assert bench.sim_seconds == 2.5 and bench.evaluations == 0 and bench.trajectory()["evaluation"].size == 0
+    for bad in (-1.0, float("inf"), float("nan"), True, "3"):
+        with pytest.raises(ConfigError, match="seconds"):
+            bench.charge(bad)
+    assert bench.sim_seconds == 2.5
 
 
 # --------------------------------------------------------------------- budgets
@@ -630,6 +652,15 @@ def test_bad_budget(kwargs: dict[str, Any]) -> None:
         Budget(**kwargs)
 
 
+def test_budget_normalises_its_numbers() -> None:
+    budget = Budget(evaluations=np.int64(3), seconds=40)
+    assert budget.evaluations == 3 and type(budget.evaluations) is int
+    assert budget.seconds == 40.0 and type(budget.seconds) is float
+    assert budget.to_dict() == {"evaluations": 3, "seconds": 40.0}
+    with pytest.raises(ConfigError, match=r"^budget: evaluations must be >= 1, got 0$"):
+        Budget(evaluations=0)
+
+
 @pytest.mark.parametrize("seed", [-1, True, 1.5, "0", None])
 def test_bad_seed(ref: Ref, seed: Any) -> None:
     with pytest.raises(ConfigError, match="seed"):
@@ -757,5 +788,7 @@ def test_missing_table_file(tmp_path: Path) -> None:
 
 
 def test_errors_are_nasbench_errors() -> None:
-    for error in (BudgetExhausted, ConfigError, MetricError, ArchitectureError, TableError):
+    for error in (ConfigError, MetricError, ArchitectureError, TableError):
         assert issubclass(error, NasbenchError)
+    # the end of a budget is a control-flow signal, which ``except NasbenchError`` never swallows
+    assert issubclass(BudgetExhausted, SearchSignal) and not issubclass(BudgetExhausted, NasbenchError)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 
 from nasbench.cli.main import build_parser, main
+from nasbench.cli.plugins import COMMANDS_GROUP, SURROGATE_COMMANDS_GROUP
+from nasbench.core.registry import installed_entry_points
 from nasbench.core.table import open_table
 from nasbench.nets.models import cost_arrays
 
@@ -321,7 +326,40 @@ BAD_INPUT = {
     "bad-seeds-repeated": (["init-table", "--out", "{new}", "--preset", "tiny", "--seeds", "1,1"], "seeds"),
     "bad-epochs": (["init-table", "--out", "{new}", "--preset", "tiny", "--epochs", "0"], "--epochs"),
     "bad-init-preset": (["init-table", "--out", "{new}", "--preset", "huge"], "huge"),
-}
+    # Option values checked while parsing: one line naming the flag, exit status 1.
+    "compare-seeds-zero": (
+        ["compare", "--table", "{table}", "--strategies", "rs", "--seeds", "0", "--budget-evals", "5",
+         "--out", "{new}"],
+        "--seeds must be >= 1, got 0",
+    ),
+    "compare-budget-seconds-letters": (
+        ["compare", "--table", "{table}", "--strategies", "rs", "--seeds", "1", "--budget-seconds", "ten",
+         "--out", "{new}"],
+        "--budget-seconds must be a number, got 'ten'",
+    ),
+    "compare-param-without-strategy": (
+        ["compare", "--table", "{table}", "--strategies", "rs", "--seeds", "1", "--budget-evals", "5",
+         "--out", "{new}", "--param", "population_size=3"],
+        "--param needs STRATEGY.HYPERPARAMETER=VALUE",
+    ),
+    "compare-without-budget": (
+        ["compare", "--table", "{table}", "--strategies", "rs", "--seeds", "1", "--out", "{new}"],
+        "--budget-evals M and/or --budget-seconds S",
+    ),
+    "demo-budget-runs-letters": (["demo", "--budget-runs", "many", "--table", "{table}"], "--budget-runs"),
+    "demo-budget-runs-zero": (["demo", "--budget-runs", "0", "--table", "{table}"], "must be > 0, got 0"),
+    "demo-workers-negative": (["demo", "--workers", "-1", "--table", "{table}"], "--workers must be >= 0"),
+    "generate-shard-malformed": (["generate", "--out", "{new}", "--shard", "1of4"], "--shard must look like"),
+    "generate-shard-out-of-range": (["generate", "--out", "{new}", "--shard", "4/4"], "--shard 4/4"),
+    "generate-checkpoint-negative": (
+        ["generate", "--out", "{new}", "--checkpoint-seconds", "-1"],
+        "--checkpoint-seconds must be >= 0",
+    ),
+    "fidelity-archs-too-few": (["fidelity", "--out", "{new}", "--archs", "2"], "--archs must be >= 3, got 2"),
+    "fidelity-one-seed": (["fidelity", "--out", "{new}", "--seeds", "0"], "at least two seeds (--seeds"),
+    "generate-set-without-value": (["generate", "--out", "{new}", "--set", "batch_size"], "--set needs KEY="),
+    "tune-configs-zero": (["surrogate", "tune", "--table", "{table}", "--configs", "0"], "--configs must"),
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
@@ -412,6 +450,157 @@ def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None
     with pytest.raises(SystemExit) as info:
         main([])
     assert info.value.code == 2
+
+
+def test_malformed_integer_stays_a_usage_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """An option that argparse reads as an int reports a non-integer as usage (exit 2), as before;
+    only its range check is a one-line error."""
+    with pytest.raises(SystemExit) as info:
+        main(["init-table", "--out", str(tmp_path / "t.h5"), "--epochs", "two"])
+    assert info.value.code == 2
+    assert "invalid int value: 'two'" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------- plug-in commands
+@dataclass
+class FakeEntryPoint:
+    """What ``installed_entry_points`` returns, with ``load`` answering ``target``."""
+
+    name: str
+    value: str
+    target: Any
+
+    def load(self) -> Any:
+        return self.target
+
+
+def _add_hello(commands: Any) -> None:
+    p = commands.add_parser("hello", help="greet from a plug-in")
+    p.add_argument("--name", default="world")
+    p.set_defaults(func=lambda args: print(f"hello {args.name}") or 0)
+
+
+def _add_half_then_fail(commands: Any) -> None:
+    commands.add_parser("half", help="added, then its plug-in raised")
+    raise RuntimeError("plug-in bug\nwith a second line")
+
+
+def _add_shadow_info(commands: Any) -> None:  # pragma: no cover - never called: the name is taken
+    raise AssertionError("a plug-in may not replace a built-in command")
+
+
+@pytest.fixture
+def plugin_commands(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The ``nasbench.commands`` group replaced by a working, two broken and one clashing plug-in."""
+    entries = {
+        "hello": FakeEntryPoint("hello", "hello_plugin.cli:add_hello", _add_hello),
+        "missing": metadata.EntryPoint("missing", "nasbench_no_such_plugin.cli:add", COMMANDS_GROUP),
+        "half": FakeEntryPoint("half", "half_plugin.cli:add", _add_half_then_fail),
+        "info": FakeEntryPoint("info", "shadow_plugin.cli:add", _add_shadow_info),
+    }
+    monkeypatch.setattr(
+        importlib.import_module("nasbench.cli.plugins"),
+        "installed_entry_points",
+        lambda group: entries if group == COMMANDS_GROUP else {},
+    )
+    return entries
+
+
+def test_plugin_commands_are_added_after_the_builtin_ones(
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    plugin_commands: dict[str, Any],
+    tiny_table: Path,
+) -> None:
+    choices = next(a for a in build_parser()._actions if a.dest == "command").choices
+    assert "plug-in command 'info' (shadow_plugin.cli:add) skipped: the name is taken" in caplog.text
+    assert {"hello", "missing", "half"} <= set(choices) and set(SUBCOMMANDS) - {"proxies"} <= set(choices)
+    code, out, err = run_cli(capsys, "hello", "--name", "plug-in")
+    assert (code, out, err) == (0, "hello plug-in\n", "")
+    # A clashing name leaves the built-in command in place.
+    code, out, err = run_cli(capsys, "info", tiny_table, "--json")
+    assert (code, err) == (0, "") and json.loads(out)["unique"] == 6466
+
+
+def test_a_broken_plugin_command_says_why_and_breaks_nothing_else(
+    capsys: pytest.CaptureFixture[str], plugin_commands: dict[str, Any]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listing = capsys.readouterr().out
+    assert "missing" in listing and "unavailable" in listing and "space" in listing
+    for argv, fragments in (
+        (["missing"], ["'missing' is unavailable", "nasbench_no_such_plugin.cli:add", "ModuleNotFoundError"]),
+        (["missing", "--help", "x"], ["'missing' is unavailable"]),
+        (["half"], ["'half' is unavailable", "RuntimeError: plug-in bug with a second line"]),
+    ):
+        code, out, err = run_cli(capsys, *argv)
+        assert_one_line_error(code, out, err, *fragments)
+    code, out, _ = run_cli(capsys, "space", "--json")
+    assert code == 0 and json.loads(out)["size"] == 15625
+
+
+def test_surrogate_eval_reads_stored_proxy_scores_without_the_registry(
+    capsys: pytest.CaptureFixture[str],
+    complete_case: TableCase,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``surrogate eval --proxies`` reads the scores file itself: it never asks the registry
+    for "the first zero-cost surrogate" (a third-party proxy sorting first broke that)."""
+    from nasbench.prediction import registry, write_proxy_scores
+
+    path = tmp_path / "scored.h5"
+    shutil.copyfile(complete_case.path, path)
+    table = open_table(path)
+    rng = np.random.default_rng(0)
+    scores = {"synflow": rng.normal(size=table.unique.size), "params": table.params[table.unique] / 1e6}
+    write_proxy_scores(table, scores, {"batch_size": 8, "seed": 0}, torch_version="none")
+
+    def consulted(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the surrogate registry was consulted")
+
+    monkeypatch.setattr(registry, "list_surrogates", consulted)
+    monkeypatch.setattr(registry, "get_surrogate_class", consulted)
+    code, out, err = run_cli(capsys, "surrogate", "eval", "--table", path, "--proxies", "all", "--json")
+    assert (code, err) == (0, "")
+    data = json.loads(out)
+    assert sorted(data["proxies"]) == ["params", "synflow"]
+    assert data["scores"] == str(path.with_name("scored.proxies.h5"))
+    code, out, err = run_cli(capsys, "surrogate", "eval", "--table", path, "--proxies", "snip")
+    assert_one_line_error(code, out, err, "holds no scores of 'snip'", "synflow, params")
+
+
+def test_demo_without_the_default_table_names_the_flag(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NASBENCH_TABLES", raising=False)
+    code, out, err = run_cli(capsys, "demo", "--results", tmp_path / "results", "--out", tmp_path / "lb")
+    assert_one_line_error(code, out, err, "--table PATH")
+    assert not (tmp_path / "results").exists()
+
+
+def test_builtin_plugin_commands_are_registered_by_their_plugin() -> None:
+    """``proxies`` and ``surrogate weight-sharing`` come through the entry-point groups, and
+    neither they nor the parser import torch."""
+    entry = installed_entry_points(COMMANDS_GROUP)["proxies"]
+    assert entry.value == "nasbench.surrogates.commands:add_proxies_command"
+    entry = installed_entry_points(SURROGATE_COMMANDS_GROUP)["weight-sharing"]
+    assert entry.value == "nasbench.surrogates.commands:add_weight_sharing_command"
+    script = (
+        "import sys\n"
+        "from nasbench.cli.main import build_parser\n"
+        "parser = build_parser()\n"
+        "choices = next(a for a in parser._actions if a.dest == 'command').choices\n"
+        "assert 'proxies' in choices, sorted(choices)\n"
+        "surrogate = next(a for a in choices['surrogate']._actions if a.dest == 'surrogate_command')\n"
+        "assert list(surrogate.choices)[-2:] == ['weight-sharing', 'report'], list(surrogate.choices)\n"
+        "assert 'nasbench.surrogates.commands' in sys.modules\n"
+        "print('torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout.strip()) == (0, "False"), done.stderr
 
 
 # --------------------------------------------------------------------- console script

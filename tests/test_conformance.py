@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nasbench.search.strategy import is_one_shot, list_strategies
+from nasbench.search import is_one_shot, list_strategies
 from nasbench.testing import StrategyConformance
 
 # One-shot strategies (supernets, not ask/tell) have their own tests: tests/test_oneshot.py.

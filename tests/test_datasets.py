@@ -21,14 +21,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nasbench.core.errors import DatasetError
-from nasbench.nets import datasets
+from nasbench.core.errors import ConfigError, DatasetError
+from nasbench.nets import dataset_files, datasets
 from nasbench.nets.datasets import DATASETS, DataSplits, dataset_shape, find_data_dir, load_dataset
 
 REAL_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 HAVE_REAL_FASHION = all(
     (REAL_FASHION_DIR / f"{stem}.gz").is_file() or (REAL_FASHION_DIR / stem).is_file()
-    for stem in datasets._IDX_STEMS
+    for stem in dataset_files.IDX_STEMS
 )
 
 
@@ -37,7 +37,7 @@ def isolated_lookup(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     """No $NASBENCH_DATA, an empty system directory and an empty cache, so no test sees this machine."""
     system_dir = tmp_path_factory.mktemp("system")
     monkeypatch.delenv(datasets.DATA_ENV_VAR, raising=False)
-    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIR", system_dir)
+    monkeypatch.setattr(dataset_files, "SYSTEM_DATA_DIR", system_dir)
     datasets._load_cached.cache_clear()
     return system_dir
 
@@ -78,22 +78,23 @@ def test_unknown_name_lists_known(call) -> None:
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "fragment"),
+    ("kwargs", "error", "fragment"),
     [
-        ({"resolution": 3, "val_size": 100}, "resolution"),
-        ({"resolution": 8.0, "val_size": 100}, "resolution"),
-        ({"resolution": True, "val_size": 100}, "resolution"),
-        ({"resolution": 8, "val_size": 0}, "val_size"),
-        ({"resolution": 8, "val_size": 10.5}, "val_size"),
-        ({"resolution": 8, "val_size": 1437}, "val_size"),
-        ({"resolution": 8, "val_size": 100, "train_size": 0}, "train_size"),
-        ({"resolution": 8, "val_size": 100, "train_size": 1338}, "train_size"),
-        ({"resolution": 8, "val_size": 100, "train_size": "5"}, "train_size"),
-        ({"resolution": 8, "val_size": 100, "split_seed": -1}, "split_seed"),
+        ({"resolution": 3, "val_size": 100}, ConfigError, "load_dataset: resolution must be >= 4"),
+        ({"resolution": 8.0, "val_size": 100}, ConfigError, "resolution must be an integer"),
+        ({"resolution": True, "val_size": 100}, ConfigError, "resolution must be an integer"),
+        ({"resolution": 8, "val_size": 0}, ConfigError, "val_size must be >= 1"),
+        ({"resolution": 8, "val_size": 10.5}, ConfigError, "val_size must be an integer"),
+        ({"resolution": 8, "val_size": 1437}, DatasetError, "val_size 1437 leaves no training images"),
+        ({"resolution": 8, "val_size": 100, "train_size": 0}, ConfigError, "train_size must be >= 1"),
+        ({"resolution": 8, "val_size": 100, "train_size": 1338}, DatasetError, "train_size 1338 is more"),
+        ({"resolution": 8, "val_size": 100, "train_size": "5"}, ConfigError, "train_size must be an integer"),
+        ({"resolution": 8, "val_size": 100, "split_seed": -1}, ConfigError, "split_seed must be >= 0"),
     ],
 )
-def test_bad_arguments(kwargs: dict, fragment: str) -> None:
-    with pytest.raises(DatasetError, match=fragment):
+def test_bad_arguments(kwargs: dict, error: type[Exception], fragment: str) -> None:
+    """Arguments out of range are ConfigErrors; splits the data cannot hold are DatasetErrors."""
+    with pytest.raises(error, match=fragment):
         load_dataset("digits", **kwargs)
 
 
@@ -255,9 +256,9 @@ def make_idx_dataset(
 
 def test_parse_idx_roundtrip(tmp_path: Path) -> None:
     array = np.arange(2 * 3 * 5, dtype=np.uint8).reshape(2, 3, 5)
-    parsed = datasets._parse_idx(idx_bytes(array), tmp_path / "x", 3)
+    parsed = dataset_files._parse_idx(idx_bytes(array), tmp_path / "x", 3)
     assert parsed.dtype == np.uint8 and np.array_equal(parsed, array)
-    assert np.array_equal(datasets._parse_idx(idx_bytes(np.arange(7)), tmp_path / "y", 1), np.arange(7))
+    assert np.array_equal(dataset_files._parse_idx(idx_bytes(np.arange(7)), tmp_path / "y", 1), np.arange(7))
 
 
 @pytest.mark.parametrize("compress", [True, False])
@@ -379,7 +380,7 @@ def test_missing_files_one_error_listing_every_place(
     assert positions == sorted(positions)
     assert "missing t10k-labels-idx1-ubyte[.gz]" in message
     assert "apt-get install dataset-fashion-mnist" in message
-    assert "--data-dir" in message and datasets.DATA_ENV_VAR in message
+    assert "data_dir=DIR" in message and datasets.DATA_ENV_VAR in message
 
     with pytest.raises(DatasetError) as info:
         find_data_dir("mnist", given)
@@ -441,7 +442,7 @@ def cifar_batches(seed: int = 0, records: int = 20) -> list[tuple[np.ndarray, li
 
 def write_cifar_binary(directory: Path, batches: list[tuple[np.ndarray, list[int]]]) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    for name, (data, labels) in zip(datasets._CIFAR_BIN_FILES, batches, strict=True):
+    for name, (data, labels) in zip(dataset_files.CIFAR_BINARY_FILES, batches, strict=True):
         records = np.concatenate([np.asarray(labels, dtype=np.uint8)[:, None], data], axis=1)
         (directory / name).write_bytes(records.tobytes())
 
@@ -477,7 +478,7 @@ def write_cifar_python(
     directory: Path, batches: list[tuple[np.ndarray, list[int]]], protocol: int | str
 ) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    for name, (data, labels) in zip(datasets._CIFAR_PY_FILES, batches, strict=True):
+    for name, (data, labels) in zip(dataset_files.CIFAR_PYTHON_FILES, batches, strict=True):
         if protocol == "py2":
             payload = py2_cifar_pickle(data, labels)
         else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ import pytest
 import torch
 
 import nasbench.generation.generate
-import nasbench.nets.datasets
+import nasbench.nets.dataset_files
 import nasbench.nets.train
 from nasbench.cli.main import main
 from nasbench.core.errors import ConfigError, NotMeasuredError, TableError
@@ -39,14 +40,13 @@ from nasbench.core.table import (
 from nasbench.generation.generate import (
     GENERATOR_DEFAULTS,
     GenerateSummary,
-    Journal,
     _table_id,
-    checkpoint,
     generate,
-    merge_tables,
     parse_shard,
     select_classes,
 )
+from nasbench.generation.journal import Journal, checkpoint
+from nasbench.generation.merge import merge_tables
 from nasbench.nets.datasets import DATA_ENV_VAR, load_dataset
 from nasbench.nets.hardware import available_devices, usable_cpu_cores
 from nasbench.nets.train import PROTOCOL_PRESETS, Protocol, RunResult, train_architecture
@@ -199,7 +199,7 @@ def test_parse_shard_accepts_i_of_n() -> None:
 
 @pytest.mark.parametrize("text", ["2/2", "3/2", "-1/2", "0/0", "a/b", "1", "1/2/3", ""])
 def test_parse_shard_rejects_in_one_clear_line(text: str) -> None:
-    with pytest.raises(ConfigError, match="--shard") as info:
+    with pytest.raises(ConfigError, match=r"^shard ") as info:
         parse_shard(text)
     message = str(info.value)
     assert "\n" not in message
@@ -240,8 +240,29 @@ def test_limit_zero_and_none_select_every_class(unique: np.ndarray) -> None:
 
 
 def test_negative_limit_is_refused(unique: np.ndarray) -> None:
-    with pytest.raises(ConfigError, match="--limit"):
+    with pytest.raises(ConfigError, match="select_classes: limit must be None or >= 0, got -1"):
         select_classes(unique, -1, None)
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({"workers": -1}, "generate: workers must be None or >= 0, got -1"),
+        ({"limit": -1}, "generate: limit must be None or >= 0, got -1"),
+        ({"limit": 2.5}, "generate: limit must be None or an integer, got 2.5"),
+        ({"checkpoint_seconds": -1.0}, "generate: checkpoint_seconds must be >= 0, got -1.0"),
+        ({"shard": (2, 2)}, "generate: shard must be (i, n) with 0 <= i < n, got (2, 2)"),
+    ],
+)
+def test_generate_refuses_bad_parameters_by_their_python_names(
+    tmp_path: Path, options: dict[str, Any], fragment: str
+) -> None:
+    out = tmp_path / "refused.h5"
+    with pytest.raises(ConfigError) as info:
+        run_generate(out, **options)
+    assert str(info.value) == fragment
+    assert "--" not in str(info.value), "library messages name parameters, not command-line flags"
+    assert not out.exists()
 
 
 # --------------------------------------------------------------------- generate in-process
@@ -322,12 +343,16 @@ def test_pending_classes_raise_not_measured(base_table: Table) -> None:
     assert 0.0 <= table.query(done, "val_acc") <= 100.0
 
 
-def test_resume_with_the_same_call_is_a_no_op(table_copy: Path) -> None:
+def test_resume_with_the_same_call_is_a_no_op(table_copy: Path, caplog: pytest.LogCaptureFixture) -> None:
     before = table_copy.read_bytes()
+    caplog.set_level(logging.INFO, logger="nasbench.generation")
     summary = run_generate(table_copy)
     assert summary.classes_selected == LIMIT
     assert (summary.runs_scheduled, summary.runs_done) == (0, 0)
     assert table_copy.read_bytes() == before
+    runs = LIMIT * SEEDS
+    expected = f"{LIMIT} classes selected; {runs} of their {runs} runs already recorded, 0 to train"
+    assert any(expected in message for message in caplog.messages), caplog.text
 
 
 def test_raising_the_limit_trains_only_the_new_classes(table_copy: Path, base_table: Table) -> None:
@@ -534,7 +559,7 @@ def test_cli_missing_dataset_files_say_where_it_looked(
     empty = tmp_path / "empty"
     empty.mkdir()
     monkeypatch.delenv(DATA_ENV_VAR, raising=False)
-    monkeypatch.setattr(nasbench.nets.datasets, "SYSTEM_DATA_DIR", tmp_path / "system")
+    monkeypatch.setattr(nasbench.nets.dataset_files, "SYSTEM_DATA_DIR", tmp_path / "system")
     before = table_copy.read_bytes()
     argv = cli_generate_args(table_copy, "--dataset", "fashion-mnist", "--data-dir", str(empty))
     code, _, err = run_cli(capsys, argv)
@@ -644,7 +669,7 @@ def test_merge_refuses_tables_of_another_protocol(shards: tuple[Path, Path], tmp
 def test_merge_refuses_to_overwrite_unless_asked(shards: tuple[Path, Path], tmp_path: Path) -> None:
     out = tmp_path / "merged.h5"
     out.write_bytes(b"precious")
-    with pytest.raises(TableError, match="exists"):
+    with pytest.raises(TableError, match=r"exists \(pass overwrite=True to replace it\)"):
         merge_tables(out, list(shards))
     assert out.read_bytes() == b"precious"
     merge_tables(out, list(shards), overwrite=True)
@@ -716,7 +741,7 @@ def test_dask_workers_give_the_in_process_numbers(base_table: Table, tmp_path: P
 
 # --------------------------------------------------------------------- a job that raises
 def test_a_raising_job_is_reported_and_stays_pending(
-    table_copy: Path, base_table: Table, monkeypatch: pytest.MonkeyPatch
+    table_copy: Path, base_table: Table, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     new_class = int(chosen_classes(base_table, LIMIT + 1)[LIMIT])
     failing_seed = FAST.seeds[1]
@@ -729,6 +754,7 @@ def test_a_raising_job_is_reported_and_stays_pending(
 
     monkeypatch.setattr(nasbench.generation.generate, "run_training_job", job)
     logged: list[str] = []
+    caplog.set_level(logging.INFO, logger="nasbench.generation.generate")
     summary = run_generate(table_copy, limit=LIMIT + 1, log=logged.append)
     assert summary.runs_scheduled == SEEDS
     assert (summary.runs_done, summary.runs_failed, summary.runs_errored) == (SEEDS - 1, 0, 1)
@@ -738,6 +764,7 @@ def test_a_raising_job_is_reported_and_stays_pending(
     assert f"arch {new_class}" in message and f"seed {failing_seed}" in message
     assert "RuntimeError" in message and "worker exploded with a second line" in message
     assert logged == summary.errors
+    assert f"{message} (it stays pending)" in caplog.messages
     assert validate_table(table_copy) == []
     table = open_table(table_copy)
     row = int(np.searchsorted(table.unique, new_class))

@@ -30,7 +30,8 @@ import pytest
 import torch
 
 from nasbench.core.table import EPOCH_METRICS, STATUS_DONE, STATUS_PENDING, Table, open_table, validate_table
-from nasbench.generation.generate import Journal, _table_id, checkpoint, generate, select_classes
+from nasbench.generation.generate import _table_id, generate, select_classes
+from nasbench.generation.journal import Journal, checkpoint
 from nasbench.nets.hardware import available_devices
 
 LIMIT = 12  # classes of the reference run; smaller limits select a prefix of the same classes

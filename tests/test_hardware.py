@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -281,3 +281,31 @@ def test_measure_bad_arguments_are_config_errors() -> None:
     with pytest.raises(ConfigError):
         measure_latency_ms(model, (1, 2, 2), 1, CPU_1T, repeats=0)
     assert model.calls == 0
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: probe(ALL_NONE, "tiny", warmup=-1), "probe: warmup must be >= 0, got -1"),
+        (lambda: probe(ALL_NONE, "tiny", batch_sizes=(1, 0)), "probe: batch_sizes[1] must be >= 1, got 0"),
+        (lambda: probe(ALL_NONE, "tiny", batch_sizes=(2, 2)), "probe: batch_sizes has repeats: (2, 2)"),
+        (
+            lambda: measure_latency_ms(Recorder(), (1, 0, 2), 1, CPU_1T),
+            "measure_latency_ms: input_shape[1] must be >= 1, got 0",
+        ),
+        (
+            lambda: measure_peak_memory_mb(Recorder(), (1, 2, 2), 2, CPU_1T, mode="eval"),
+            "measure_peak_memory_mb: mode must be one of 'train', 'inference', got 'eval'",
+        ),
+        (
+            lambda: measure_latency_ms(Recorder(), (1, 2, 2), 1, "cpu-1t"),  # type: ignore[arg-type]
+            "measure_latency_ms: device must be a nasbench.nets.hardware.Device, got 'cpu-1t'",
+        ),
+    ],
+)
+def test_bad_argument_messages_name_the_function_and_parameter(
+    call: Callable[[], object], message: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        call()
+    assert str(info.value) == message

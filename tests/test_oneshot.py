@@ -13,8 +13,8 @@ from nasbench.core.errors import ConfigError
 from nasbench.core.space import get_space
 from nasbench.nets.supernet import Supernet
 from nasbench.nets.train import get_protocol
-from nasbench.prediction.surrogate import NotFittedError, get_surrogate_class, load_surrogate
-from nasbench.search.oneshot import OneShotBudget, OneShotResult, OneShotStrategy, OneShotTask
+from nasbench.prediction import NotFittedError, get_surrogate_class, load_surrogate
+from nasbench.search import OneShotBudget, OneShotResult, OneShotStrategy, OneShotTask, Strategy
 
 PROTOCOL = get_protocol("tiny")
 SPACE = get_space("nb201")
@@ -55,9 +55,9 @@ def results(task) -> dict[str, tuple[OneShotResult, OneShotResult, OneShotStrate
     the second (shared by the tests)."""
     out = {}
     for name, cls in ONE_SHOT_STRATEGIES.items():
-        first = cls(**SMALL[name]).run(task, ONE_EPOCH)
+        first = cls(**SMALL[name]).search_result(task, ONE_EPOCH)
         strategy = cls(**SMALL[name])
-        out[name] = (first, strategy.run(task, ONE_EPOCH), strategy)
+        out[name] = (first, strategy.search_result(task, ONE_EPOCH), strategy)
     return out
 
 
@@ -65,6 +65,7 @@ def test_registry_names_and_kind():
     assert set(ONE_SHOT_STRATEGIES) == {"darts-v1", "darts-v2", "gdas", "rsps", "spos", "enas"}
     for name, cls in ONE_SHOT_STRATEGIES.items():
         assert issubclass(cls, OneShotStrategy) and cls.kind == "one-shot" and cls.name == name
+        assert issubclass(cls, Strategy), "one registry base, one run contract"
         assert (cls.__doc__ or "").strip(), name
 
 
@@ -84,8 +85,8 @@ def test_result_is_valid_and_reproducible(name, results, complete_table):
 
 
 def test_seed_changes_the_run(task):
-    a = DARTS(batch_size=128, seed=1).run(task, ONE_EPOCH)
-    b = DARTS(batch_size=128, seed=2).run(task, ONE_EPOCH)
+    a = DARTS(batch_size=128, seed=1).search_result(task, ONE_EPOCH)
+    b = DARTS(batch_size=128, seed=2).search_result(task, ONE_EPOCH)
     assert not np.array_equal(a.trajectory, b.trajectory)
 
 
@@ -97,7 +98,7 @@ def test_architecture_weights_move(name, results, task):
     assert np.abs(result.trajectory[-1] - initial).max() > 1e-5
     # with a larger step the search leaves uniform quickly
     cls = ONE_SHOT_STRATEGIES[name]
-    fast = cls(**SMALL[name], arch_learning_rate=0.05).run(task, ONE_EPOCH)
+    fast = cls(**SMALL[name], arch_learning_rate=0.05).search_result(task, ONE_EPOCH)
     assert np.abs(fast.trajectory[-1] - 1.0 / SPACE.num_ops).max() > 0.02
 
 
@@ -112,14 +113,14 @@ def test_path_sampling_records_uniform_and_enas_its_policy(results):
 
 def test_trajectory_has_one_row_per_epoch_and_gdas_anneals(task):
     strategy = GDAS(batch_size=256, epochs=5, tau_max=10.0, tau_min=0.1)
-    result = strategy.run(task, OneShotBudget(epochs=2))
+    result = strategy.search_result(task, OneShotBudget(epochs=2))
     assert result.trajectory.shape[0] == 2 and strategy.session_.planned_epochs == 2
     assert strategy.temperature(0, 2) == 10.0 and strategy.temperature(1, 2) == pytest.approx(0.1)
     assert strategy.temperature(2, 5) == pytest.approx(5.05)
 
 
 def test_seconds_budget_ends_the_search(task):
-    result = DARTS(batch_size=256, epochs=1000).run(task, OneShotBudget(seconds=3.0))
+    result = DARTS(batch_size=256, epochs=1000).search_result(task, OneShotBudget(seconds=3.0))
     assert 1 <= result.epochs < 1000
     assert result.epoch_seconds.sum() <= 3.0 + result.epoch_seconds[0]
 
@@ -140,6 +141,18 @@ def test_hyperparameters_are_validated(task):
         DARTS(learning_rate=0.01, learning_rate_min=0.1)
     with pytest.raises(ConfigError, match="OneShotBudget"):
         DARTS().search(task, None)  # type: ignore[arg-type]
+
+
+def test_params_of_one_shot_strategies():
+    darts = DARTS(epochs=3, seed=1)
+    assert repr(darts).startswith("DARTS(epochs=3, batch_size=64,") and repr(darts).endswith(", seed=1)")
+    assert repr(DARTS()).endswith("seed=None)"), "no seed: the task's"
+    twin = darts.clone()
+    assert twin is not darts and twin.get_params() == darts.get_params() and twin.seed == 1
+    assert darts.set_params(epochs=4) is darts and darts.epochs == 4
+    with pytest.raises(ConfigError, match="learning_rate_min"):
+        darts.set_params(learning_rate_min=1.0)
+    assert darts.epochs == 4 and darts.learning_rate_min == 0.001
 
 
 # --------------------------------------------------------------------- weight-sharing surrogate
@@ -259,8 +272,8 @@ def test_weight_sharing_study_scores_every_mode_from_one_training(tmp_path):
 
 
 def test_one_shot_strategies_are_registered_beside_the_black_box_ones() -> None:
+    from nasbench.search import get_strategy_class, is_one_shot, list_strategies, strategy_info
     from nasbench.search.demo import builtin_strategies
-    from nasbench.search.strategy import get_strategy_class, is_one_shot, list_strategies, strategy_info
 
     assert list_strategies(kind="one-shot") == sorted(ONE_SHOT_STRATEGIES)
     for name, cls in ONE_SHOT_STRATEGIES.items():
@@ -273,12 +286,12 @@ def test_one_shot_strategies_are_registered_beside_the_black_box_ones() -> None:
 def test_runner_puts_a_one_shot_search_on_the_leaderboard(tmp_path) -> None:
     import csv
 
-    from nasbench.bench.benchmark import Budget
-    from nasbench.search.runner import _check_names, compare
+    from nasbench.search import Budget, compare
+    from nasbench.search.checks import check_names
     from nasbench.testing import synthetic_table
 
     table = synthetic_table(tmp_path / "tiny.h5", protocol="tiny")
-    assert not set(_check_names("all")) & set(ONE_SHOT_STRATEGIES)  # by name only
+    assert not set(check_names("all")) & set(ONE_SHOT_STRATEGIES)  # by name only
     summary = compare(
         [table.path],
         ["rsps", "rs"],
@@ -306,9 +319,9 @@ def test_runner_puts_a_one_shot_search_on_the_leaderboard(tmp_path) -> None:
 def test_runner_records_architecture_weights_and_the_report_plots_them(tmp_path) -> None:
     import csv
 
-    from nasbench.bench.benchmark import Budget
+    from nasbench.bench.results import ARCHITECTURE_WEIGHT_COLUMNS, ONE_SHOT_COLUMNS
     from nasbench.reporting.leaderboard import write_report
-    from nasbench.search.runner import ARCHITECTURE_WEIGHT_COLUMNS, ONE_SHOT_COLUMNS, compare
+    from nasbench.search import Budget, compare
     from nasbench.testing import synthetic_table
 
     table = synthetic_table(tmp_path / "tiny.h5", protocol="tiny")
@@ -359,10 +372,7 @@ def test_a_search_whose_weights_turn_nan_is_a_failed_run_and_the_others_go_on(tm
     import csv
     import json
 
-    from nasbench.bench.benchmark import Budget
-    from nasbench.search import strategy as strategy_module
-    from nasbench.search.runner import compare
-    from nasbench.search.strategy import register_strategy
+    from nasbench.search import Budget, compare, register_strategy, strategy_registry
     from nasbench.testing import synthetic_table
 
     class Diverging(OneShotStrategy):
@@ -376,13 +386,11 @@ def test_a_search_whose_weights_turn_nan_is_a_failed_run_and_the_others_go_on(tm
                 session.record(np.full((task.space.num_edges, task.space.num_ops), np.nan), 0.0, 0.0)
             return task.space.from_index(0)
 
-    register_strategy("diverging-test")(Diverging)
-    try:
+    with strategy_registry.scoped():  # keeps other modules' registry clean
+        register_strategy("diverging-test")(Diverging)
         table = synthetic_table(tmp_path / "tiny.h5", protocol="tiny")
         summary = compare([table.path], ["diverging-test", "rs"], 1, Budget(evaluations=5), tmp_path / "out",
                           progress=False)  # fmt: skip
-    finally:
-        strategy_module._REGISTERED.pop("diverging-test", None)  # keep other modules' registry clean
     assert summary.runs_ok == 1 and summary.runs_failed == 1
     with open(tmp_path / "out" / "runs.csv", newline="") as handle:
         status = {row["strategy"]: row["status"] for row in csv.DictReader(handle)}
@@ -390,3 +398,57 @@ def test_a_search_whose_weights_turn_nan_is_a_failed_run_and_the_others_go_on(tm
     errors = json.loads((tmp_path / "out" / "errors.json").read_text())
     assert len(errors) == 1 and "ArchitectureWeightsError" in errors[0]["error"]
     assert "non-finite" in errors[0]["error"]
+
+
+def test_run_is_the_strategy_contract_on_a_benchmark(tmp_path) -> None:
+    """``run(benchmark, budget)``: the search on the benchmark's protocol and data, its CPU
+    seconds charged before the tabulated training of its result, its record kept."""
+    from nasbench.search import Benchmark, Budget
+    from nasbench.testing import synthetic_table
+
+    table = synthetic_table(tmp_path / "tiny.h5", protocol="tiny")
+    strategy = ONE_SHOT_STRATEGIES["rsps"](**SMALL["rsps"], epochs=1)
+    assert strategy.run_record() is None
+    benchmark = Benchmark(table, seed=0)
+    assert benchmark.task.protocol == table.protocol
+    assert strategy.run(benchmark, Budget(evaluations=3)) is benchmark
+    assert benchmark.evaluations == 1 and benchmark.budget is None, "the budget caps the search only"
+    # the same search by hand: the table's protocol and data, seed 0 (the benchmark's), one epoch
+    searched = strategy.clone().search_result(OneShotTask.from_table(table, seed=0), ONE_EPOCH)
+    assert benchmark.incumbent == searched.arch
+    training = Benchmark(table, seed=0).evaluate(searched.arch).cost_seconds
+    record = strategy.run_record()
+    assert benchmark.sim_seconds == pytest.approx(record["search_seconds"] + training, rel=1e-12)
+    assert [row[0] for row in record["epochs"]] == [0] and record["epochs"][0][1] == searched.train_loss[0]
+    assert len(record["weights"]) == SPACE.num_edges * SPACE.num_ops
+    assert record["weights"][0] == [0, "1<-0", SPACE.ops[0], 1.0 / SPACE.num_ops]
+    # seconds cap the search's CPU time; the result is evaluated even past them
+    capped = Benchmark(table, seed=0, budget=Budget(seconds=1e6))
+    strategy.run(capped)
+    assert capped.evaluations == 1 and capped.budget == Budget(seconds=1e6)
+
+
+def test_a_one_shot_run_needs_a_protocol_and_a_budget(tmp_path) -> None:
+    from nasbench.search import Benchmark, Budget
+    from nasbench.testing import synthetic_table
+
+    darts = DARTS(epochs=1)
+    with pytest.raises(ConfigError, match="budget"):
+        darts.run(Benchmark(synthetic_table(tmp_path / "tiny.h5", protocol="tiny"), seed=0))
+    synthetic = Benchmark(synthetic_table(tmp_path / "synthetic.h5"), seed=0)
+    with pytest.raises(ConfigError, match="cannot be trained by a supernet"):
+        darts.run(synthetic, Budget(evaluations=1))
+    synthetic.task.protocol = None  # as a surrogate benchmark's task has
+    with pytest.raises(ConfigError, match="darts-v1: a one-shot strategy trains on a table's protocol"):
+        darts.run(synthetic, Budget(evaluations=1))
+
+    class NoEpochs(OneShotStrategy):
+        """A one-shot strategy without an epochs hyperparameter."""
+
+        def search(self, task, budget):
+            raise AssertionError("not reached")
+
+    tiny = Benchmark(synthetic_table(tmp_path / "tiny2.h5", protocol="tiny"), seed=0)
+    with pytest.raises(ConfigError, match=r"needs a seconds budget \(Budget\(seconds=\.\.\.\)\)"):
+        NoEpochs().run(tiny, Budget(evaluations=1))
+    assert tiny.evaluations == 0 and tiny.sim_seconds == 0.0

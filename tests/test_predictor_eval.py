@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-import nasbench.prediction.surrogate as surrogate_module
 from nasbench.cli.main import main
 from nasbench.core.errors import ConfigError, MetricError
 from nasbench.core.table import Table
+from nasbench.prediction import Surrogate, create_surrogate, get_surrogate_class, register_surrogate
 from nasbench.prediction.evaluation import (
     RANKING_METRICS,
     class_targets,
@@ -24,10 +25,17 @@ from nasbench.prediction.evaluation import (
     noise_comparison,
     ranking_metrics,
 )
-from nasbench.prediction.surrogate import Surrogate, get_surrogate_class, register_surrogate
+from nasbench.prediction.registry import surrogate_registry
 from nasbench.testing import synthetic_table
 
 FAST_XGB = {"n_estimators": 60, "learning_rate": 0.2}
+
+
+@pytest.fixture
+def scoped_surrogates() -> Iterator[None]:
+    """Surrogates registered inside the test are gone after it."""
+    with surrogate_registry.scoped():
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -129,9 +137,8 @@ class _Memoriser(Surrogate):
         self.seen_ = {}
 
 
-def test_training_classes_are_never_scored(table: Table, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_training_classes_are_never_scored(table: Table, scoped_surrogates: None) -> None:
     # Registered for this test only, so registry-wide suites never see it.
-    monkeypatch.setattr(surrogate_module, "_REGISTERED", dict(surrogate_module._REGISTERED))
     register_surrogate("test-memoriser")(_Memoriser)
     report = evaluate_surrogate(table, "test-memoriser", [100], [0], time_predict_all=False)
     (row,) = report["rows"]
@@ -194,7 +201,7 @@ def test_bad_settings_fail_clearly(table: Table) -> None:
         evaluate_surrogate(table, "xgb", [1], [0])
     with pytest.raises(ConfigError, match="did you mean 'xgb'"):
         evaluate_surrogate(table, "xbg", [10], [0])
-    with pytest.raises(ConfigError, match="train target"):
+    with pytest.raises(ConfigError, match="train_target"):
         evaluate_surrogate(table, "xgb", [10], [0], train_target="seed7")
     with pytest.raises(ConfigError, match="kind 'zero-cost'"):
         evaluate_surrogate(table, "zero-cost", [10], [0])
@@ -267,10 +274,10 @@ def test_surrogate_list_command(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_zero_cost_proxy_is_a_registered_predictor() -> None:
-    cls = surrogate_module.get_surrogate_class("zero-cost")
+    cls = get_surrogate_class("zero-cost")
     assert cls.kind == "zero-cost"
     with pytest.raises(ConfigError, match="proxy"):
-        surrogate_module.create_surrogate("zero-cost", proxy="no-such-proxy")
+        create_surrogate("zero-cost", proxy="no-such-proxy")
 
 
 def test_tuning_starts_from_the_defaults_and_ranks_configurations(table: Table) -> None:
@@ -288,6 +295,7 @@ def test_tuning_starts_from_the_defaults_and_ranks_configurations(table: Table) 
         low, high = space["max_depth"][1:]
         assert low <= by_number[number]["max_depth"] <= high
     again = tune_surrogate(table, "xgb", configs=3, train_size=200, seeds=[100], seed=4)
+
     def measured(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:  # fit seconds vary
         return [(row["config"], row["hyperparameters"], row["kendall_tau"]) for row in rows]
 

@@ -12,6 +12,7 @@ from nasbench.cli.main import main
 from nasbench.core.errors import ConfigError
 from nasbench.core.table import Table
 from nasbench.prediction.evaluation import evaluate_surrogate, noise_comparison, tune_surrogate
+from nasbench.reporting.markdown import MISSING
 from nasbench.reporting.predictors import load_study, predictor_report, study_kind
 from nasbench.testing import synthetic_table
 
@@ -72,11 +73,28 @@ def test_the_report_carries_the_measured_figures(table: Table, eval_study: dict[
     assert f"| {best['config']} | {best['kendall_tau']:.3f} |" in text
     # Proxies best first by Spearman, the reference column only where a figure is known.
     assert text.index("| params | 0.701 |") < text.index("| synflow | 0.612 |")
-    assert "| synflow | 0.612 | 0.440 | 0.00 | - | - | 0.74 |" in text
+    assert f"| synflow | 0.612 | 0.440 | 0.00 | {MISSING} | {MISSING} | 0.74 |" in text
     assert "in 321.5 s wall" in text
     assert "| 5 | 0 | recalibrated | 0.456 |" in text
     sections = [line for line in text.splitlines() if line.startswith("## ")]
     assert sections == ["## Surrogates", "## Tuning", "## Zero-cost proxies", "## Weight sharing"]
+
+
+def test_tables_are_well_formed_and_missing_figures_marked(table: Table) -> None:
+    """Every table has one separator line of the right width; values missing, not a number
+    or not finite read as the one missing-value marker, never as 'nan' or a crash."""
+    proxies = _proxies_study(table)
+    missing = {"spearman": None, "kendall_tau": "n/a", "precision_at_10": float("inf")}
+    proxies["correlation"]["flops"] = missing
+    text = predictor_report([proxies, _weight_sharing_study(table)])
+    lines = text.splitlines()
+    for position, line in enumerate(lines):
+        if line.startswith("|---"):
+            header = lines[position - 1]
+            assert line == "|" + "---|" * (header.count(" | ") + 1), (header, line)
+    assert f"| flops | {MISSING} | {MISSING} | {MISSING} | {MISSING} | {MISSING} | {MISSING} |" in text
+    assert text.index("| synflow |") < text.index("| flops |")  # missing Spearman sorts last
+    assert "| nan |" not in text and "| inf |" not in text
 
 
 def test_studies_of_different_tables_are_refused(table: Table, eval_study: dict[str, Any]) -> None:

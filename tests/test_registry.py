@@ -8,12 +8,11 @@ from typing import Any, ClassVar
 
 import pytest
 
-import nasbench.prediction.surrogate as surrogate_module
-import nasbench.search.strategy as strategy_module
 from nasbench.core.errors import ConfigError
 from nasbench.core.registry import Registry
-from nasbench.prediction.surrogate import SURROGATE_KINDS, list_surrogates, surrogate_registry
-from nasbench.search.strategy import STRATEGY_KINDS, Strategy, get_strategy_class, strategy_registry
+from nasbench.prediction import SURROGATE_KINDS, get_surrogate_class, list_surrogates, plugin_errors
+from nasbench.prediction.registry import surrogate_registry
+from nasbench.search import STRATEGY_KINDS, Strategy, get_strategy_class, strategy_registry
 
 GROUP = "nasbench.test-widgets"
 KINDS = ("plain", "fancy")
@@ -55,7 +54,7 @@ class Odd(Widget):
 
 
 class Gadget:
-    """Second, unrelated base (as a one-shot strategy base would be)."""
+    """Second, unrelated base with a kind of its own."""
 
     kind: ClassVar[str] = "one-shot"
     name: ClassVar[str] = ""
@@ -87,10 +86,10 @@ def entries() -> dict[str, metadata.EntryPoint]:
 
 
 @pytest.fixture
-def registry(entries: dict[str, metadata.EntryPoint], monkeypatch: pytest.MonkeyPatch) -> Registry[Any]:
-    made: Registry[Any] = Registry("widget", GROUP, (Widget,), KINDS, extra_hyperparameters=("seed",))
-    monkeypatch.setattr(made, "entry_points", lambda: dict(entries))
-    return made
+def registry(entries: dict[str, metadata.EntryPoint]) -> Registry[Any]:
+    return Registry(
+        "widget", GROUP, (Widget,), KINDS, extra_hyperparameters=("seed",), entry_points=lambda: entries
+    )
 
 
 def _entry(name: str, value: str) -> metadata.EntryPoint:
@@ -273,21 +272,84 @@ def test_allow_checks_its_arguments(registry: Registry[Any]) -> None:
         Registry("widget", GROUP, (), KINDS)
 
 
+# --------------------------------------------------------------------- unregister and scoped
+def test_unregister_forgets_a_name(registry: Registry[Any], entries: dict[str, metadata.EntryPoint]) -> None:
+    registry.register("plain")(Plain)
+    assert registry.unregister("plain") is Plain and registry.unregister("plain") is None
+    assert "plain" not in registry.registered and registry.names() == []
+    entries["broken"] = _entry("broken", "no_such_module_xyz:Thing")
+    with pytest.raises(ConfigError):
+        registry.get("broken")
+    assert registry.names() == [] and "broken" in registry.plugin_errors()
+    assert registry.unregister("broken") is None
+    assert registry.plugin_errors() == {} and registry.names() == ["broken"], "its entry point stays"
+
+
+def test_scoped_restores_classes_errors_and_names(
+    registry: Registry[Any], entries: dict[str, metadata.EntryPoint]
+) -> None:
+    registry.register("plain")(Plain)
+    entries["broken"] = _entry("broken", "no_such_module_xyz:Thing")
+    with pytest.raises(ConfigError):
+        registry.get("broken")
+    before = (dict(registry.registered), registry.plugin_errors(), registry.names())
+    with registry.scoped() as inside:
+        assert inside is registry and registry.registered == {"plain": Plain}
+        registry.register("fancy")(Fancy)
+        registry.register("plain")(Fancy)  # replaces Plain, and renames Fancy
+        registry.unregister("broken")
+        assert Fancy.name == "plain" and registry.names() == ["broken", "fancy", "plain"]
+    assert (dict(registry.registered), registry.plugin_errors(), registry.names()) == before
+    assert Fancy.name == "" and Plain.name == "plain"
+    with pytest.raises(RuntimeError), registry.scoped():  # restored on an error too
+        registry.register("fancy")(Fancy)
+        raise RuntimeError
+    assert "fancy" not in registry.registered and Fancy.name == ""
+
+
+def test_scoped_can_start_empty_with_substitute_entry_points(registry: Registry[Any]) -> None:
+    registry.register("plain")(Plain)
+    substitute: dict[str, metadata.EntryPoint] = {}
+    with registry.scoped(clear=True, entry_points=substitute):
+        assert registry.registered == {} and registry.names() == []
+        substitute["plugged"] = _entry("plugged", f"{__name__}:PluginWidget")  # read live
+        assert registry.names() == ["plugged"] and registry.get("plugged") is PluginWidget
+        with registry.scoped(entry_points={}):
+            assert registry.names() == ["plugged"], "imported inside the outer block: registered"
+            assert registry.entry_points() == {}
+        assert list(registry.entry_points()) == ["plugged"]
+    assert registry.names() == ["plain"] and registry.entry_points() == {}
+    assert PluginWidget.name == ""
+
+
+def test_a_failing_plugin_is_logged(
+    registry: Registry[Any], entries: dict[str, metadata.EntryPoint], caplog: pytest.LogCaptureFixture
+) -> None:
+    entries["broken"] = _entry("broken", "no_such_module_xyz:Thing")
+    with caplog.at_level("INFO", logger="nasbench.core.registry"), pytest.raises(ConfigError):
+        registry.get("broken")
+    [record] = caplog.records
+    assert "widget plugin 'broken'" in record.getMessage() and "ModuleNotFoundError" in record.getMessage()
+
+
 # --------------------------------------------------------------------- the two families
 def test_families_are_wrappers_over_registries() -> None:
-    assert strategy_registry.bases[0] is Strategy and set(STRATEGY_KINDS) <= set(strategy_registry.kinds)
+    assert strategy_registry.bases == (Strategy,) and strategy_registry.kinds == STRATEGY_KINDS
+    assert "one-shot" in STRATEGY_KINDS, "one-shot strategies are Strategy subclasses"
     assert strategy_registry.get("rs") is get_strategy_class("rs")
-    assert strategy_registry.registered is strategy_module._REGISTERED
     assert surrogate_registry.kinds == SURROGATE_KINDS and "zero-cost" in SURROGATE_KINDS
-    assert surrogate_registry.registered is surrogate_module._REGISTERED
+    assert surrogate_registry.get("xgb") is get_surrogate_class("xgb")
 
 
-def test_failed_surrogate_plugins_are_left_out_like_strategies(monkeypatch: pytest.MonkeyPatch) -> None:
-    entries = {"broken-xyz": metadata.EntryPoint("broken-xyz", "no_such_module_xyz:Thing", GROUP)}
-    monkeypatch.setattr(surrogate_module, "_REGISTERED", {})
-    monkeypatch.setattr(surrogate_module, "_PLUGIN_ERRORS", {})
-    monkeypatch.setattr(surrogate_module, "_entry_points", lambda: dict(entries))
-    assert list_surrogates() == ["broken-xyz"]
-    with pytest.raises(ConfigError, match="surrogate plugin 'broken-xyz'"):
-        surrogate_module.get_surrogate_class("broken-xyz")
-    assert list_surrogates() == [] and "broken-xyz" in surrogate_module.plugin_errors()
+@pytest.mark.parametrize("family", ["strategy", "surrogate"])
+def test_failed_plugins_are_left_out_in_both_families(family: str) -> None:
+    made = strategy_registry if family == "strategy" else surrogate_registry
+    entries = {"broken-xyz": metadata.EntryPoint("broken-xyz", "no_such_module_xyz:Thing", made.group)}
+    with made.scoped(clear=True, entry_points=entries):
+        assert made.names() == ["broken-xyz"]
+        with pytest.raises(ConfigError, match=f"{family} plugin 'broken-xyz'"):
+            made.get("broken-xyz")
+        assert made.names() == [] and "broken-xyz" in made.plugin_errors()
+        if family == "surrogate":
+            assert list_surrogates() == [] and "broken-xyz" in plugin_errors()
+    assert "broken-xyz" not in made.plugin_errors() and "broken-xyz" not in made.names()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from report_fixtures import FAILED_ERROR, FabricatedResults, FakeStrategy, write_results
+from report_fixtures import FAILED_ERROR, MEAN_RUN_SECONDS, FabricatedResults, FakeStrategy, write_results
 from scipy import stats
 
 from nasbench.core.errors import NasbenchError
@@ -159,6 +161,26 @@ def test_failed_runs_pareto_checklist_and_provenance(
     assert "timing.json" not in markdown
 
 
+def test_provenance_shows_the_mean_seconds_of_a_full_run(
+    report: list[Path], fabricated: FabricatedResults, tmp_path: Path
+) -> None:
+    """Read from ``mean_run_seconds``, or ``mean_train_seconds`` in results written before."""
+    markdown = report[1].read_text()
+    header = next(line for line in markdown.splitlines() if line.startswith("| table | path |"))
+    assert header.endswith("| epochs | best test acc % | mean s per full run |")
+    (row,) = _markdown_table_rows(markdown, "table | path")
+    assert row[0] == "tiny-digits" and row[-3:] == ["12", "93.50", f"{MEAN_RUN_SECONDS:.1f}"]
+    older = tmp_path / "older"
+    shutil.copytree(fabricated.directory, older)
+    config = json.loads((older / "config.json").read_text())
+    for entry in config["tables"]:
+        entry["mean_train_seconds"] = 42.0
+        del entry["mean_run_seconds"]
+    (older / "config.json").write_text(json.dumps(config, sort_keys=True, indent=2) + "\n")
+    (row,) = _markdown_table_rows(write_report(older, tmp_path / "report")[1].read_text(), "table | path")
+    assert row[-1] == "42.0"
+
+
 def test_checklist_follows_the_configuration(tmp_path: Path) -> None:
     strategies = (FakeStrategy("re", final_regret_pp=0.3), FakeStrategy("bananas", final_regret_pp=0.6))
     fabricated = write_results(
@@ -226,6 +248,32 @@ def test_same_results_give_byte_identical_files(fabricated: FabricatedResults, t
     assert second == first
     assert [path.read_bytes() for path in second] == before
     assert sorted(first[-1].parent.iterdir()) == sorted(first[2:])  # the stale figure is gone
+
+
+# --------------------------------------------------------------------- layer
+_IMPORT_PROBE = """
+import importlib.util, sys, types
+package = types.ModuleType("nasbench")  # the package without its __init__ (which loads the table API)
+package.__path__ = list(importlib.util.find_spec("nasbench").submodule_search_locations)
+sys.modules["nasbench"] = package
+import nasbench.reporting.leaderboard, nasbench.reporting.card, nasbench.reporting.predictors
+import nasbench.reporting.frontier, nasbench.reporting.markdown
+print(" ".join(sorted({m.split(".")[0] if not m.startswith("nasbench") else ".".join(m.split(".")[:2])
+                       for m in sys.modules})))
+"""
+
+
+def test_the_reporting_layer_loads_without_torch_h5py_or_higher_layers() -> None:
+    """Reports read result files: importing them loads no torch, no h5py, no matplotlib or
+    scipy (imported when a report is drawn), and of nasbench only core, the results schema
+    and reporting itself."""
+    done = subprocess.run([sys.executable, "-c", _IMPORT_PROBE], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    loaded = set(done.stdout.split())
+    assert not loaded & {"torch", "h5py", "matplotlib", "scipy"}
+    assert {m for m in loaded if m.startswith("nasbench.")} <= {
+        "nasbench.core", "nasbench.bench", "nasbench.reporting"
+    }  # fmt: skip
 
 
 # --------------------------------------------------------------------- errors

@@ -17,12 +17,20 @@ from typing import Any
 import numpy as np
 import pytest
 
-import nasbench.search.strategy as strategy_module
-from nasbench.bench.benchmark import Budget, Constraint, Result, Task
+from nasbench.bench.results import RESULT_FILES, RUNS_COLUMNS, TRAJECTORY_FILE_COLUMNS
 from nasbench.cli.main import main
 from nasbench.core.errors import ConfigError, NasbenchError
-from nasbench.search.runner import RESULT_FILES, RUNS_COLUMNS, TRAJECTORY_FILE_COLUMNS, compare
-from nasbench.search.strategy import Strategy, Trial, register_strategy
+from nasbench.search import (
+    Budget,
+    Constraint,
+    Result,
+    Strategy,
+    Task,
+    Trial,
+    compare,
+    register_strategy,
+    strategy_registry,
+)
 from nasbench.testing import synthetic_table
 
 REPRODUCIBLE = tuple(name for name in RESULT_FILES if name != "timing.json")
@@ -80,13 +88,12 @@ TEST_STRATEGIES: dict[str, type[Strategy]] = {
 
 @pytest.fixture(scope="module", autouse=True)
 def test_strategies() -> Iterator[None]:
-    """Register the strategies above for this module only (the registry has no public
-    unregister; other modules, such as the conformance suite, must not see them)."""
-    for name, cls in TEST_STRATEGIES.items():
-        register_strategy(name)(cls)
-    yield
-    for name in TEST_STRATEGIES:
-        strategy_module._REGISTERED.pop(name, None)
+    """Register the strategies above for this module only (other modules, such as the
+    conformance suite, must not see them)."""
+    with strategy_registry.scoped():
+        for name, cls in TEST_STRATEGIES.items():
+            register_strategy(name)(cls)
+        yield
 
 
 # --------------------------------------------------------------------- fixtures and helpers
@@ -150,7 +157,16 @@ def test_results_files_and_config(results: Path, tables: dict[str, Path]) -> Non
     assert config["seeds"] == [0, 1]
     [table] = config["tables"]
     assert table["name"] == "synth" and table["path"] == str(tables["synth"])
-    assert table["num_epochs"] == 4 and 0 < table["best_test_acc"] <= 100 and table["mean_train_seconds"] > 0
+    assert table["num_epochs"] == 4 and 0 < table["best_test_acc"] <= 100
+    # the mean cost of one full run: training of every epoch plus the final evaluation
+    from nasbench.core.table import open_table
+
+    synth = open_table(tables["synth"])
+    recorded = synth.run_status != 0
+    train, evaluation = (synth.raw(name).astype(np.float64) for name in ("train_seconds", "eval_seconds"))
+    runs = np.nansum(train, axis=2) + np.nan_to_num(evaluation[:, :, -1])
+    assert table["mean_run_seconds"] == pytest.approx(float(np.mean(runs[recorded])), rel=1e-12)
+    assert "mean_train_seconds" not in table
     assert [s["name"] for s in config["strategies"]] == ["rs", "test-latency-tradeoff", "test-tell-raises"]
     assert config["strategies"][0] == {
         "name": "rs",
@@ -176,6 +192,19 @@ def test_rerun_is_byte_identical(results: Path, tables: dict[str, Path], tmp_pat
     for name in REPRODUCIBLE:
         assert (again / name).read_bytes() == (results / name).read_bytes(), name
     assert (again / "timing.json").exists()
+
+
+def test_failed_runs_are_logged(
+    tables: dict[str, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="nasbench.search.runner"):
+        summary = compare(
+            [tables["synth"]], ["test-tell-raises"], 1, BUDGET, tmp_path / "out", progress=False
+        )
+    assert summary.runs_failed == 1
+    [record] = [r for r in caplog.records if r.name == "nasbench.search.runner"]
+    assert "synth / test-tell-raises / seed 0 failed" in record.getMessage()
+    assert "RuntimeError: tell exploded on purpose" in record.getMessage()
 
 
 def test_failing_strategy_is_recorded_and_others_go_on(results: Path) -> None:
@@ -355,13 +384,13 @@ def test_existing_scheduler(results: Path, tables: dict[str, Path], tmp_path: Pa
 def test_interrupted_compare_leaves_existing_results_untouched(
     results: Path, tables: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import nasbench.search.runner as runner
+    import nasbench.search.jobs as jobs
 
     out = tmp_path / "kept"
     shutil.copytree(results, out)
     before = snapshot(out)
     calls = []
-    real = runner.run_job
+    real = jobs.run_job
 
     def interrupted(payload: dict[str, Any]) -> dict[str, Any]:
         calls.append(payload)
@@ -369,7 +398,7 @@ def test_interrupted_compare_leaves_existing_results_untouched(
             raise KeyboardInterrupt
         return real(payload)
 
-    monkeypatch.setattr(runner, "run_job", interrupted)
+    monkeypatch.setattr(jobs, "run_job", interrupted)
     with pytest.raises(KeyboardInterrupt):
         compare([tables["synth"]], ["rs"], 3, BUDGET, out, overwrite=True, progress=False)
     assert snapshot(out) == before
@@ -452,8 +481,8 @@ def bad_inputs(tables: dict[str, Path], tmp_path: Path) -> list[tuple[list[Any],
         (["--budget-evals", "0"], ("--budget-evals",)),
         (["--budget-evals", "-3"], ("--budget-evals",)),
         (["--budget-evals", "many"], ("--budget-evals",)),
-        (["--budget-evals", None, "--budget-seconds", "0"], ("budget seconds",)),
-        (["--budget-evals", None, "--budget-seconds", "-1.5"], ("budget seconds",)),
+        (["--budget-evals", None, "--budget-seconds", "0"], ("budget: seconds",)),
+        (["--budget-evals", None, "--budget-seconds", "-1.5"], ("budget: seconds",)),
         (["--budget-evals", None, "--budget-seconds", "soon"], ("--budget-seconds",)),
         (["--budget-evals", None], ("needs a budget",)),
         (["--seeds", "0"], ("--seeds",)),
@@ -649,3 +678,47 @@ def test_plugin_in_compare_all(plugin_path: Path, tables: dict[str, Path], tmp_p
     for name, error in errors.items():
         if name != "broken-plugin":
             assert "No module named 'nasbench.strategies." in error, (name, error)
+
+
+# --------------------------------------------------------------------- the demo
+def test_default_table_is_found_in_tables_or_nasbench_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nasbench.core.errors import TableError
+    from nasbench.search.demo import DEFAULT_TABLE, default_table
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NASBENCH_TABLES", raising=False)
+    with pytest.raises(TableError, match=r"pass table=PATH or set NASBENCH_TABLES") as info:
+        default_table()
+    assert "--table" not in str(info.value), "library messages name parameters, not flags"
+    elsewhere = tmp_path / "shipped"
+    elsewhere.mkdir()
+    (elsewhere / DEFAULT_TABLE).write_bytes(b"")
+    monkeypatch.setenv("NASBENCH_TABLES", str(elsewhere))
+    assert default_table() == elsewhere / DEFAULT_TABLE
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "tables" / DEFAULT_TABLE).write_bytes(b"")
+    assert default_table() == Path("tables") / DEFAULT_TABLE, "./tables/ first"
+
+
+def test_run_demo_compares_and_writes_no_report(tables: dict[str, Path], tmp_path: Path) -> None:
+    from nasbench.core.cost import mean_run_seconds
+    from nasbench.core.table import open_table
+    from nasbench.search.demo import run_demo
+
+    results = tmp_path / "results"
+    summary = run_demo(
+        table=tables["synth"], results=results, seeds=2, budget_runs=4, strategies=["rs", "re"], workers=0,
+        progress=False,
+    )  # fmt: skip
+    assert summary.budget_seconds == round(4 * mean_run_seconds(open_table(tables["synth"])), 1)
+    assert (summary.strategies, summary.seeds, summary.runs_failed) == (["re", "rs"], 2, 0)
+    assert sorted(p.name for p in results.iterdir()) == sorted(RESULT_FILES)
+    config = json.loads((results / "config.json").read_text())
+    assert config["budget"] == {"evaluations": None, "seconds": summary.budget_seconds}
+    assert not list(tmp_path.glob("*.md")) and not list(tmp_path.glob("*.html"))
+    for bad, match in (({"budget_runs": 0}, "budget_runs"), ({"seeds": 0}, "seeds")):
+        with pytest.raises(ConfigError, match=match):
+            run_demo(table=tables["synth"], results=tmp_path / "never", **bad)  # type: ignore[arg-type]
+    assert not (tmp_path / "never").exists()

@@ -580,11 +580,112 @@ def test_neighbours(space: CellSpace, index: int | str) -> None:
         if op != arch.ops[k]
     }
     assert set(nbrs) == expected
+    # ... in order: edge by edge, ops in space order
+    ordered = [
+        Architecture((*arch.ops[:k], op, *arch.ops[k + 1 :]))
+        for k in range(6)
+        for op in NB201_OPS
+        if op != arch.ops[k]
+    ]
+    assert nbrs == ordered
 
 
 def test_neighbours_seven_ops() -> None:
     space = get_space("nb201-7op")
     assert len(space.neighbours(0)) == 36
+
+
+@pytest.mark.parametrize("name", ["nb201", "nb201-7op"])
+def test_neighbour_indices_are_the_neighbours_of_each_index_in_order(name: str) -> None:
+    space = get_space(name)
+    indices = np.random.default_rng(0).integers(space.size, size=40)
+    per_arch = space.num_edges * (space.num_ops - 1)
+    found = space.neighbour_indices(indices)
+    assert found.dtype == np.int64
+    assert found.shape == (40 * per_arch,)
+    for index, row in zip(indices.tolist(), found.reshape(40, per_arch), strict=True):
+        assert row.tolist() == [space.index(arch) for arch in space.neighbours(index)]
+    assert space.neighbour_indices(np.empty(0, dtype=np.int64)).shape == (0,)
+    with pytest.raises(ArchitectureError, match="out of range"):
+        space.neighbour_indices([space.size])
+
+
+def test_one_neighbour_by_edge_and_choice(space: CellSpace) -> None:
+    """``neighbour(index, edge, choice)`` is entry ``edge * (num_ops - 1) + choice`` of the
+    neighbour list: the choice-th op other than the edge's current one."""
+    for index in (0, 1234, 15_624, space.index(EXAMPLE)):
+        listed = space.neighbour_indices([index]).tolist()
+        for edge in range(6):
+            for choice in range(4):
+                found = space.neighbour(index, edge, choice)
+                assert isinstance(found, int)
+                assert found == listed[edge * 4 + choice]
+    # the example's edge 0 holds nor_conv_3x3 (op 3): choices 0..3 give ops 0, 1, 2, 4
+    ops = [space.op_indices(space.neighbour(space.index(EXAMPLE), 0, c))[0] for c in range(4)]
+    assert ops == [0, 1, 2, 4]
+    for edge, choice in ((6, 0), (-1, 0), (0, 4), (0, -1)):
+        with pytest.raises(ArchitectureError, match="no neighbour"):
+            space.neighbour(0, edge, choice)
+
+
+def test_mutate_ops_draws_and_rates(space: CellSpace) -> None:
+    parents = space.ops_array(np.random.default_rng(1).integers(space.size, size=2000))
+    # The documented draws, in order: which edges change, then the shift to the new op.
+    rng, twin = np.random.default_rng(7), np.random.default_rng(7)
+    children = space.mutate_ops(parents, rng, 0.3)
+    change = twin.random(parents.shape) < 0.3
+    shift = twin.integers(1, 5, size=parents.shape)
+    np.testing.assert_array_equal(children, np.where(change, (parents + shift) % 5, parents))
+    assert rng.random() == twin.random()  # nothing else was drawn
+    assert children.dtype == np.int64 and parents.dtype == np.int8  # the input is untouched
+    changed = children != parents
+    assert 0.27 < changed.mean() < 0.33
+    np.testing.assert_array_equal(space.mutate_ops(parents, np.random.default_rng(0), 0.0), parents)
+    always = space.mutate_ops(parents, np.random.default_rng(0), 1.0)
+    assert np.all(always != parents)
+    # a changed edge takes each of the other ops equally often
+    counts = np.bincount(((always - parents) % 5).ravel(), minlength=5)
+    assert counts[0] == 0 and counts[1:].min() > 0.9 * counts[1:].max()
+
+
+def test_mutate_ops_in_a_one_op_space_draws_nothing() -> None:
+    space = CellSpace(ops=("a",), num_nodes=3, zero_op=None, identity_op=None)
+    rng = np.random.default_rng(0)
+    np.testing.assert_array_equal(space.mutate_ops(np.zeros((4, 3)), rng, 1.0), 0)
+    assert rng.random() == np.random.default_rng(0).random()
+
+
+def test_one_point_crossover(space: CellSpace) -> None:
+    rng, twin = np.random.default_rng(3), np.random.default_rng(3)
+    first = space.ops_array(np.arange(500) * 31)
+    second = space.ops_array(np.arange(500) * 17 + 5)
+    children = space.crossover(first, second, rng, probability=0.8)
+    crossed = twin.random(500) < 0.8
+    cut = twin.integers(1, 6, size=500)
+    assert rng.random() == twin.random()
+    for child, a, b, crosses, at in zip(children, first, second, crossed, cut, strict=True):
+        expected = np.concatenate([a[:at], b[at:]]) if crosses else a
+        np.testing.assert_array_equal(child, expected)
+    np.testing.assert_array_equal(space.crossover(first, second, rng, probability=0.0), first)
+    # a one-edge cell has no cut: children are copies of the first parents, nothing drawn
+    tiny = CellSpace(ops=("a", "b"), num_nodes=2, zero_op=None, identity_op=None)
+    rng = np.random.default_rng(0)
+    np.testing.assert_array_equal(tiny.crossover([[0], [1]], [[1], [0]], rng), [[0], [1]])
+    assert rng.random() == np.random.default_rng(0).random()
+
+
+def test_uniform_crossover(space: CellSpace) -> None:
+    rng, twin = np.random.default_rng(4), np.random.default_rng(4)
+    first = np.zeros((1000, 6), dtype=np.int64)
+    second = np.ones((1000, 6), dtype=np.int64)
+    children = space.crossover(first, second, rng, probability=0.5, method="uniform")
+    crossed = twin.random(1000) < 0.5
+    from_second = twin.random((1000, 6)) < 0.5
+    np.testing.assert_array_equal(children, from_second & crossed[:, None])
+    assert np.all(children[~crossed] == 0)
+    assert 0.45 < children[crossed].mean() < 0.55
+    with pytest.raises(NasbenchError, match="method must be one of 'one-point', 'uniform'"):
+        space.crossover(first, second, rng, method="two-point")
 
 
 # --------------------------------------------------------------------------- encodings

@@ -87,6 +87,72 @@ def test_model_based_search_starts_at_random(table: Table, name: str, variant: d
     assert default[8:] != other[8:]
 
 
+@pytest.mark.parametrize("name", ["bananas", "gp-bo"])
+def test_model_based_search_is_seeded(table: Table, name: str) -> None:
+    first = trials(run(table, name, 3, 30))
+    assert trials(run(table, name, 3, 30)) == first
+    assert trials(run(table, name, 4, 30)) != first
+
+
+@pytest.mark.parametrize(
+    ("name", "hyperparameters", "surrogate", "expected"),
+    [
+        (
+            "bananas",
+            {"ensemble_size": 3, "hidden_layers": 2, "hidden_units": 8, "training_epochs": 50},
+            "mlp-ensemble",
+            {"encoding": "path", "n_members": 3, "num_layers": 2, "width": 8, "epochs": 50},
+        ),
+        ("gp-bo", {}, "gp", {"encoding": "onehot"}),
+    ],
+)
+def test_model_based_search_fits_the_registered_surrogate(
+    table: Table,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    hyperparameters: dict[str, object],
+    surrogate: str,
+    expected: dict[str, object],
+) -> None:
+    """The surrogate is the registered one, made from the strategy's hyperparameters and
+    refitted every round on everything evaluated so far."""
+    import nasbench.strategies.bayesian as bayesian
+
+    made: list[tuple[str, dict[str, object], int]] = []
+    registered = bayesian.create_surrogate
+
+    def create(model: str, **given: object) -> object:
+        instance = registered(model, **given)
+        fit = instance.fit
+
+        def recording_fit(archs: np.ndarray, y: np.ndarray) -> object:
+            made.append((model, given, len(archs)))
+            return fit(archs, y)
+
+        instance.fit = recording_fit  # type: ignore[method-assign]
+        return instance
+
+    with monkeypatch.context() as patch:
+        patch.setattr(bayesian, "create_surrogate", create)
+        run(table, name, 0, 31, initial_evaluations=10, **hyperparameters)
+    assert len(made) >= 3
+    for model, given, _ in made:
+        assert model == surrogate
+        assert given.items() >= expected.items()
+        assert given["space"] == table.space
+    sizes = [size for _, _, size in made]
+    assert sizes[0] == 10 and sizes == sorted(sizes) and len(set(sizes)) == len(sizes)
+
+
+def test_bananas_checks_its_surrogate_hyperparameters_when_made() -> None:
+    with pytest.raises(ConfigError, match=r"ensemble_size must be in 2..100, got 101"):
+        create_strategy("bananas", ensemble_size=101)
+    with pytest.raises(ConfigError, match=r"hidden_layers must be in 1..20, got 21"):
+        create_strategy("bananas", hidden_layers=21)
+    with pytest.raises(ConfigError, match="mutate_top and random_candidates cannot both be 0"):
+        create_strategy("gp-bo", mutate_top=0, random_candidates=0)
+
+
 # --------------------------------------------------------------------- multi-fidelity
 # Li et al. (2018) with R = 4 epochs, eta = 2, 1 epoch at least: s_max = 2 and brackets
 # 4 x 1 -> 2 x 2 -> 1 x 4, then 3 x 2 -> 1 x 4, then 3 x 4, repeated.
@@ -196,3 +262,5 @@ def test_unknown_device_or_metric_is_one_clear_error(table: Table, name: str) ->
         run(table, name, 0, 5, device="cpu-2t", metric="latency_ms_b3")
     with pytest.raises(ConfigError, match="device must be a device id"):
         create_strategy(name, device="gpu")
+    with pytest.raises(ConfigError, match="metric must be a device metric name"):
+        create_strategy(name, metric="latency ms")

@@ -197,7 +197,7 @@ def test_genetic_algorithm_mutation_changes_every_edge_at_rate_one(table: Table)
 
 
 def test_genetic_algorithm_rejects_elitism_filling_the_population() -> None:
-    with pytest.raises(ConfigError, match="elitism"):
+    with pytest.raises(ConfigError, match=r"elitism must be in 0..3, got 4"):
         create_strategy("ga", population_size=4, elitism=4)
 
 

@@ -1,8 +1,9 @@
-"""The strategy interface (:mod:`nasbench.search.strategy`): registry, plugins, base class, run loop
-and hyperparameter validation helpers."""
+"""The strategy interface (:mod:`nasbench.search.strategy`, public as :mod:`nasbench.search`):
+registry, plugins, base class, run loop, params and hyperparameter validation helpers."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -10,15 +11,20 @@ from typing import Any
 import numpy as np
 import pytest
 
-import nasbench.search.strategy as strategy_module
-from nasbench.bench.benchmark import Benchmark, Budget, Constraint, Result, Task
+import nasbench.search
 from nasbench.core.errors import ConfigError, NasbenchError
+from nasbench.core.signals import SearchSignal
 from nasbench.core.table import Table
-from nasbench.search.strategy import (
-    ENTRY_POINT_GROUP,
+from nasbench.search import (
     STRATEGY_KINDS,
+    Benchmark,
+    Budget,
+    BudgetExhausted,
+    Constraint,
+    Result,
     SearchFinished,
     Strategy,
+    Task,
     Trial,
     check_choice,
     check_float,
@@ -30,7 +36,9 @@ from nasbench.search.strategy import (
     register_strategy,
     run_strategy,
     strategy_info,
+    strategy_registry,
 )
+from nasbench.search.strategy import ENTRY_POINT_GROUP
 from nasbench.testing import synthetic_table
 
 NUM_EPOCHS = 4
@@ -108,22 +116,19 @@ def _real_entry_points() -> dict[str, metadata.EntryPoint]:
 
 
 @pytest.fixture
-def registry(monkeypatch: pytest.MonkeyPatch) -> dict[str, type[Strategy]]:
-    """An empty registry and plugin-error record for one test; the real ones come back after."""
-    fresh: dict[str, type[Strategy]] = {}
-    monkeypatch.setattr(strategy_module, "_REGISTERED", fresh)
-    monkeypatch.setattr(strategy_module, "_PLUGIN_ERRORS", {})
-    for cls in (Counting, UnderLatency, MultiFidelity, WithParams, PluginStrategy):
-        monkeypatch.setattr(cls, "name", "")
-    return fresh
+def registry() -> Iterator[dict[str, type[Strategy]]]:
+    """An empty registry and plugin-error record for one test; the real ones (and the
+    classes' names) come back after."""
+    with strategy_registry.scoped(clear=True):
+        yield strategy_registry.registered
 
 
 @pytest.fixture
-def plugins(registry: dict[str, type[Strategy]], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def plugins(registry: dict[str, type[Strategy]]) -> Iterator[dict[str, Any]]:
     """Entry points limited to the built-in ``rs`` plus whatever a test adds."""
     entries: dict[str, metadata.EntryPoint] = {"rs": _real_entry_points()["rs"]}
-    monkeypatch.setattr(strategy_module, "_entry_points", lambda: dict(entries))
-    return entries
+    with strategy_registry.scoped(entry_points=entries):
+        yield entries
 
 
 @pytest.fixture
@@ -131,7 +136,7 @@ def test_strategies(plugins: dict[str, Any]) -> dict[str, type[Strategy]]:
     register_strategy("rtest-count")(Counting)
     register_strategy("ztest-constrained")(UnderLatency)
     register_strategy("ztest-mf")(MultiFidelity)
-    return strategy_module._REGISTERED
+    return strategy_registry.registered
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +148,7 @@ def table(tmp_path_factory: pytest.TempPathFactory) -> Table:
 def test_register_makes_a_strategy_creatable_and_listable(plugins: dict[str, Any]) -> None:
     decorated = register_strategy("rtest-count")(Counting)
     assert decorated is Counting and Counting.name == "rtest-count"
-    assert strategy_module._REGISTERED["rtest-count"] is Counting
+    assert strategy_registry.registered["rtest-count"] is Counting
     assert get_strategy_class("rtest-count") is Counting
     assert "rtest-count" in list_strategies()
     made = create_strategy("rtest-count", limit=3, seed=5)
@@ -157,7 +162,8 @@ def test_register_makes_a_strategy_creatable_and_listable(plugins: dict[str, Any
 
 
 def test_registry_fixture_restores_the_real_registry() -> None:
-    assert "rtest-count" not in strategy_module._REGISTERED
+    assert "rtest-count" not in strategy_registry.registered
+    assert "rtest-count" not in list_strategies()
     assert Counting.name == ""
 
 
@@ -165,7 +171,7 @@ def test_registry_fixture_restores_the_real_registry() -> None:
 def test_register_rejects_non_strategies(plugins: dict[str, Any], thing: Any) -> None:
     with pytest.raises(ConfigError, match="is not a Strategy"):
         register_strategy("bad-thing")(thing)
-    assert "bad-thing" not in strategy_module._REGISTERED
+    assert "bad-thing" not in strategy_registry.registered
     assert "bad-thing" not in list_strategies()
 
 
@@ -176,7 +182,7 @@ def test_register_rejects_unknown_kind(plugins: dict[str, Any]) -> None:
     with pytest.raises(ConfigError, match="gradient-based") as info:
         register_strategy("grad")(Gradient)
     assert all(kind in str(info.value) for kind in STRATEGY_KINDS)
-    assert "grad" not in strategy_module._REGISTERED
+    assert "grad" not in strategy_registry.registered
 
 
 @pytest.mark.parametrize("name", ["", None, 3])
@@ -299,7 +305,7 @@ def test_plugin_that_is_not_a_strategy(plugins: dict[str, Any]) -> None:
         get_strategy_class("odd-dict")
     with pytest.raises(ConfigError, match="AttributeError"):
         get_strategy_class("no-attr")
-    assert "odd-dict" not in strategy_module._REGISTERED
+    assert "odd-dict" not in strategy_registry.registered
     assert "no-attr" in plugin_errors()
 
 
@@ -482,5 +488,66 @@ def test_check_choice(value: Any) -> None:
         check_choice("s", "mode", value, ("fast", "exact"))
 
 
-def test_errors_are_nasbench_errors() -> None:
-    assert issubclass(SearchFinished, NasbenchError) and issubclass(ConfigError, NasbenchError)
+def test_signals_are_not_errors() -> None:
+    """Ending a search is control flow: ``except NasbenchError`` never swallows it."""
+    for signal in (SearchFinished, BudgetExhausted):
+        assert issubclass(signal, SearchSignal) and not issubclass(signal, NasbenchError)
+    assert issubclass(ConfigError, NasbenchError)
+
+
+# --------------------------------------------------------------------- params
+def test_set_params_validates_and_returns_self(table: Table) -> None:
+    strategy = Counting(limit=2, seed=4)
+    strategy.run(Benchmark(table, seed=0), Budget(evaluations=5))
+    assert strategy.set_params(limit=3, epochs=2) is strategy
+    assert strategy.get_params() == {"limit": 3, "epochs": 2} and strategy.seed == 4
+    assert not hasattr(strategy, "asked"), "per-run state is dropped"
+    assert strategy.set_params(seed=9).seed == 9
+    with pytest.raises(ConfigError, match=r"^Counting: limit must be >= 0"):
+        strategy.set_params(limit=-1)
+    with pytest.raises(ConfigError, match="unknown hyperparameter 'limitt'"):
+        strategy.set_params(limitt=1)
+    assert strategy.get_params() == {"limit": 3, "epochs": 2}, "a rejected change changes nothing"
+
+
+def test_clone_is_a_fresh_strategy_with_equal_params(table: Table) -> None:
+    strategy = Counting(limit=4, epochs=2, seed=6)
+    first = strategy.run(Benchmark(table, seed=0), Budget(evaluations=5)).trajectory()
+    twin = strategy.clone()
+    assert type(twin) is Counting and twin is not strategy
+    assert twin.get_params() == strategy.get_params() and twin.seed == 6
+    assert repr(twin) == repr(strategy) == "Counting(limit=4, epochs=2, seed=6)"
+    assert twin.setups == 0 and not hasattr(twin, "asked"), "nothing of the run travels"
+    again = twin.run(Benchmark(table, seed=0), Budget(evaluations=5)).trajectory()
+    np.testing.assert_array_equal(again["index"], first["index"])
+    made = create_strategy("rs", deduplicate="index", seed=2)
+    assert repr(made.clone()) == repr(made)
+
+
+# --------------------------------------------------------------------- the public plug-in API
+def test_public_api_for_plugins() -> None:
+    from nasbench.core import signals, validation
+    from nasbench.search import strategy as strategy_module
+
+    assert nasbench.search.check_int is validation.check_int
+    assert nasbench.search.SearchFinished is signals.SearchFinished is strategy_module.SearchFinished
+    assert nasbench.search.Strategy is strategy_module.Strategy
+    for name in nasbench.search.__all__:
+        assert getattr(nasbench.search, name) is not None, name
+    with pytest.raises(AttributeError):
+        nasbench.search.no_such_name  # noqa: B018
+
+
+def test_importing_the_plugin_api_imports_no_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from nasbench.search import Strategy, Trial, check_int, register_strategy, "
+        "OneShotStrategy, list_strategies, strategy_info; "
+        "[strategy_info(n) for n in ('rs', 'darts-v1', 'darts-v2', 'gdas', 'rsps', 'spos', 'enas')]; "
+        "list_strategies(); print('torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

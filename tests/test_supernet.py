@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 import torch.nn.functional as F
-from nasbench.strategies.oneshot import DARTS, darts_hessian_vector_product, gumbel_hard_sample
+from nasbench.strategies.oneshot import DARTS
+from nasbench.strategies.oneshot_gradient import darts_hessian_vector_product, gumbel_hard_sample
 
 from nasbench.core.errors import ConfigError, NasbenchError
 from nasbench.core.space import Architecture, CellSpace, get_space
@@ -24,8 +25,9 @@ from nasbench.nets.supernet import (
     evaluate_path,
     recalibrate_batchnorm,
 )
+from nasbench.nets.supernet_training import OneShotTask, split_search_data
 from nasbench.nets.train import get_protocol
-from nasbench.search.oneshot import OneShotBudget, OneShotTask, split_search_data
+from nasbench.search import OneShotBudget
 
 PROTOCOL = get_protocol("tiny")
 SPACE = get_space("nb201")

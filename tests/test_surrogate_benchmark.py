@@ -62,15 +62,33 @@ def test_noise_off_answers_the_model_mean(model: SurrogateModel) -> None:
     assert np.isnan(first.val_loss) and np.isnan(first.train_acc)
     full = benchmark.evaluate(arch)
     # Continuing to the last epoch pays only epochs 3 and 4: all training once, plus the
-    # two evaluations asked for (a run's seconds split into training and per-epoch eval).
+    # two evaluations asked for (a run's seconds split into training and one evaluation).
     run_seconds = max(predictions["run_seconds"][0][klass], 0.0)
-    eval_seconds = run_seconds * model.eval_fraction / model.num_epochs
+    eval_seconds = run_seconds * model.eval_fraction
     assert first.cost_seconds + full.cost_seconds == pytest.approx(
         run_seconds * (1 - model.eval_fraction) + 2 * eval_seconds, rel=1e-9
     )
+    # A full run from scratch costs the predicted run seconds, as on a table.
+    fresh = SurrogateBenchmark(model, seed=3, noise=False).evaluate(arch)
+    assert fresh.cost_seconds == pytest.approx(run_seconds, rel=1e-9)
     assert benchmark.test_acc(arch) == pytest.approx(predictions["test_acc"][0][klass])
     other = SurrogateBenchmark(model, seed=4, noise=False)
     assert other.evaluate(arch).val_acc == full.val_acc
+
+
+def test_the_clock_charges_what_the_tabular_benchmark_charges(model: SurrogateModel, table: Table) -> None:
+    """The run-seconds target is a full run's cost (training plus the final evaluation),
+    and eval_fraction the final evaluation's share of it, over the measured runs."""
+    from nasbench.core.cost import full_run_seconds
+    from nasbench.prediction.surrogate_benchmark import _targets, _usable
+
+    _, rows = _usable(table)
+    run = full_run_seconds(table)[rows]
+    np.testing.assert_allclose(_targets(table, rows)["run_seconds"], run.mean(axis=1))
+    final_eval = table.raw("eval_seconds")[rows, :, -1].astype(np.float64)
+    assert model.eval_fraction == pytest.approx(final_eval.sum() / run.sum(), rel=1e-12)
+    # The synthetic table evaluates in 0.2 of an epoch's training: one evaluation per run.
+    assert model.eval_fraction == pytest.approx(0.2 / (table.num_epochs + 0.2), rel=0.05)
 
 
 def test_noise_on_is_one_seeded_draw_per_class(model: SurrogateModel) -> None:
@@ -154,6 +172,10 @@ def test_saved_model_round_trips_and_detects_changes(model: SurrogateModel, tmp_
         load_surrogate_model(folder)
     with pytest.raises(TableError, match="not a surrogate benchmark"):
         load_surrogate_model(tmp_path)
+    manifest["version"] = 1  # charged per-epoch evaluations: refused, not misread
+    (folder / "model.json").write_text(json.dumps(manifest))
+    with pytest.raises(TableError, match="version 1 is not supported"):
+        load_surrogate_model(folder)
 
 
 def test_bad_fits_fail_clearly(table: Table) -> None:

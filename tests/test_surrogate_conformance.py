@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nasbench.prediction.surrogate import list_surrogates
+from nasbench.prediction import list_surrogates
 from nasbench.testing import SurrogateConformance
 
 # Zero-cost proxies learn nothing from the targets; tests/test_zero_cost.py covers them.

@@ -5,6 +5,10 @@ curve extrapolation, torch hygiene)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +16,10 @@ import numpy as np
 import pytest
 from scipy.stats import kendalltau
 
-import nasbench.prediction.surrogate as surrogate_module
 from nasbench.core.errors import ArchitectureError, ConfigError
-from nasbench.core.space import get_space
-from nasbench.prediction.surrogate import (
+from nasbench.core.space import CellSpace, get_space
+from nasbench.core.validation import check_float
+from nasbench.prediction import (
     ArtifactError,
     NotFittedError,
     Surrogate,
@@ -28,10 +32,18 @@ from nasbench.prediction.surrogate import (
     register_surrogate,
     surrogate_info,
 )
+from nasbench.prediction.registry import surrogate_registry
 from nasbench.testing import synthetic_table
 
 BUILT_INS = ("ensemble", "gin", "gp", "lc-extrapolation", "mlp-ensemble", "rf", "xgb")
 SPACE = get_space("nb201")
+
+
+@pytest.fixture
+def scoped_surrogates() -> Iterator[None]:
+    """Surrogates registered inside the test are gone after it."""
+    with surrogate_registry.scoped():
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +89,7 @@ def test_unknown_names_suggest_the_closest() -> None:
         list_surrogates(kind="oracle")
 
 
-def test_register_decorator_and_a_plugin_round_trip(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(surrogate_module, "_REGISTERED", dict(surrogate_module._REGISTERED))
+def test_register_decorator_and_a_plugin_round_trip(scoped_surrogates: None, tmp_path: Path) -> None:
 
     @register_surrogate("mean-of-ops")
     class MeanOfOps(Surrogate):
@@ -87,7 +98,7 @@ def test_register_decorator_and_a_plugin_round_trip(monkeypatch: pytest.MonkeyPa
         def __init__(self, *, ridge: float = 1e-3, space: Any = "nb201", seed: int = 0) -> None:
             super().__init__(space=space, seed=seed)
             self.ridge = ridge
-            surrogate_module.check_float(self._label, "ridge", ridge, 0.0, None)
+            check_float(self, "ridge", ridge, 0.0, None)
 
         def _fit(self, indices: np.ndarray, y: np.ndarray) -> None:
             x = encode_archs(self.space_, indices, "onehot").astype(np.float64)
@@ -115,23 +126,104 @@ def test_register_decorator_and_a_plugin_round_trip(monkeypatch: pytest.MonkeyPa
 
 
 # --------------------------------------------------------------------- encodings and inputs
-@pytest.mark.parametrize("space_name", ["nb201", "nb201-7op"])
-def test_vectorised_encodings_match_the_space(space_name: str) -> None:
-    space = get_space(space_name)
+# Plain per-architecture loops, written from the definitions (nasbench.core.encodings), that
+# the vectorised encodings must reproduce.
+def _reference_onehot(space: CellSpace, arch: Any) -> np.ndarray:
+    out = np.zeros((space.num_edges, space.num_ops), dtype=np.float32)
+    for k, op in enumerate(space.op_indices(arch)):
+        out[k, op] = 1.0
+    return out.reshape(-1)
+
+
+def _reference_path(space: CellSpace, arch: Any) -> np.ndarray:
+    letter = {k: pos for pos, k in enumerate(k for k, op in enumerate(space.ops) if op != space.zero_op)}
+    base = len(letter)
+    offsets = np.cumsum([0] + [base**length for length in range(1, space.num_nodes)])
+    edge = {pair: k for k, pair in enumerate(space.edges)}
+    ops = space.op_indices(arch)
+    out = np.zeros(space.path_encoding_size, dtype=np.float32)
+
+    def walk(node: int, code: int, length: int) -> None:
+        if node == space.num_nodes - 1:
+            out[offsets[length - 1] + code] = 1.0
+            return
+        for nxt in range(node + 1, space.num_nodes):
+            op = ops[edge[node, nxt]]
+            if op in letter:
+                walk(nxt, code * base + letter[op], length + 1)
+
+    walk(0, 0, 0)
+    return out
+
+
+def _reference_graph(space: CellSpace, arch: Any) -> tuple[np.ndarray, np.ndarray]:
+    ops = space.op_indices(arch)
+    vertices = space.num_edges + 2
+    live = [space.ops[op] != space.zero_op for op in ops]
+    adjacency = np.zeros((vertices, vertices), dtype=np.uint8)
+    labels = np.zeros((vertices, space.num_ops + 2), dtype=np.float32)
+    labels[0, space.num_ops] = labels[-1, space.num_ops + 1] = 1.0
+    for k, (i, j) in enumerate(space.edges):
+        labels[k + 1, ops[k]] = 1.0
+        if not live[k]:
+            continue
+        if i == 0:
+            adjacency[0, k + 1] = 1
+        for m, (_, j2) in enumerate(space.edges):
+            if live[m] and j2 == i:
+                adjacency[m + 1, k + 1] = 1
+        if j == space.num_nodes - 1:
+            adjacency[k + 1, -1] = 1
+    return adjacency, labels
+
+
+@pytest.mark.parametrize(
+    "space",
+    [get_space("nb201"), get_space("nb201-7op"), CellSpace(zero_op=None), CellSpace(num_nodes=5)],
+    ids=["nb201", "nb201-7op", "no-zero-op", "5-nodes"],
+)
+def test_encodings_follow_their_definitions(space: CellSpace) -> None:
     indices = np.random.default_rng(3).integers(0, space.size, 150)
     archs = [space.from_index(int(i)) for i in indices]
-    np.testing.assert_array_equal(encode_archs(space, indices, "onehot"), space.encode_onehot(archs))
-    np.testing.assert_array_equal(encode_archs(space, indices, "path"), space.encode_path(archs))
+    onehot = np.stack([_reference_onehot(space, a) for a in archs])
+    path = np.stack([_reference_path(space, a) for a in archs])
+    np.testing.assert_array_equal(encode_archs(space, indices, "onehot"), onehot)
+    np.testing.assert_array_equal(space.encode_onehot(archs), onehot)
+    np.testing.assert_array_equal(encode_archs(space, indices, "path"), path)
+    np.testing.assert_array_equal(space.encode_path([str(a) for a in archs]), path)
     adjacency, labels = encode_graphs(space, indices)
+    assert adjacency.dtype == np.uint8 and labels.dtype == np.float32
     for k, arch in enumerate(archs):
-        expected_adjacency, expected_labels = space.encode_adjacency(arch)
+        expected_adjacency, expected_labels = _reference_graph(space, arch)
         np.testing.assert_array_equal(adjacency[k], expected_adjacency)
         np.testing.assert_array_equal(labels[k], expected_labels)
+        single_adjacency, single_labels = space.encode_adjacency(arch)
+        np.testing.assert_array_equal(single_adjacency, expected_adjacency)
+        np.testing.assert_array_equal(single_labels, expected_labels)
     flat = encode_archs(space, indices, "adjacency")
     vertices = space.num_edges + 2
     assert flat.shape == (indices.size, vertices * (vertices - 1) // 2 + space.num_edges * space.num_ops)
+    upper = np.triu_indices(vertices, k=1)
+    np.testing.assert_array_equal(flat[:, : upper[0].size], adjacency[:, upper[0], upper[1]])
+    np.testing.assert_array_equal(flat[:, upper[0].size :], onehot)
     with pytest.raises(ConfigError, match="unknown encoding"):
         encode_archs(space, indices, "bag-of-words")
+
+
+def test_the_public_api_imports_without_torch() -> None:
+    script = textwrap.dedent(
+        """
+        import sys
+        import nasbench.prediction as prediction
+        from nasbench.prediction import Surrogate, create_surrogate, encode_archs, load_surrogate
+        from nasbench.prediction import read_proxy_scores
+        assert set(prediction.__all__) <= set(dir(prediction))
+        print("torch" in sys.modules)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
 
 
 def test_bad_inputs_are_rejected_clearly() -> None:
@@ -162,6 +254,41 @@ def test_space_given_at_fit_overrides_the_hyperparameter() -> None:
     assert model.predict([wide.from_index(wide.size - 1)]).shape == (1,)
     with pytest.raises(ConfigError, match="space"):
         create_surrogate("xgb", space="nb999")
+
+
+# --------------------------------------------------------------------- parameters
+def test_set_params_validates_and_drops_the_fit(data: dict[str, Any]) -> None:
+    model = _fast_xgb(seed=1).fit(data["train"], data["y_train"])
+    before = model.predict(data["test"])
+    with pytest.raises(ConfigError, match=r"max_depth must be in 1\.\.64"):
+        model.set_params(max_depth=0)
+    with pytest.raises(ConfigError, match="unknown hyperparameter 'depth'"):
+        model.set_params(depth=3)
+    np.testing.assert_array_equal(model.predict(data["test"]), before)  # a refused change changes nothing
+    assert model.set_params(max_depth=2) is model
+    assert model.max_depth == 2 and not model.is_fitted
+    with pytest.raises(NotFittedError):
+        model.predict(data["test"])
+
+
+def test_a_refit_after_set_params_uses_the_new_value(data: dict[str, Any]) -> None:
+    model = _fast_xgb(seed=1).set_params(max_depth=2).fit(data["train"], data["y_train"])
+    direct = _fast_xgb(seed=1, max_depth=2).fit(data["train"], data["y_train"])
+    default = _fast_xgb(seed=1).fit(data["train"], data["y_train"])
+    np.testing.assert_array_equal(model.predict(data["test"]), direct.predict(data["test"]))
+    assert not np.array_equal(model.predict(data["test"]), default.predict(data["test"]))
+    assert model.booster_.save_config() == direct.booster_.save_config()
+
+
+def test_clone_is_unfitted_with_equal_params(data: dict[str, Any]) -> None:
+    model = create_surrogate("ensemble", base_params={"n_estimators": 20}, n_members=2, seed=3)
+    model.fit(data["train"], data["y_train"])
+    copy = model.clone()
+    assert type(copy) is type(model) and copy is not model and not copy.is_fitted
+    assert copy.get_params() == model.get_params() and repr(copy) == repr(model)
+    np.testing.assert_array_equal(
+        copy.fit(data["train"], data["y_train"]).predict(data["test"]), model.predict(data["test"])
+    )
 
 
 # --------------------------------------------------------------------- artifacts

@@ -18,6 +18,7 @@ from nasbench.core.errors import (
     NotMeasuredError,
     SchemaVersionError,
     TableError,
+    one_line,
 )
 from nasbench.core.space import Architecture, CellSpace
 from nasbench.core.table import (
@@ -904,3 +905,26 @@ def test_repr(complete_table) -> None:
 def test_architecture_type_round_trip(complete_table) -> None:
     arch = Architecture(("nor_conv_3x3",) * 6)
     assert complete_table.row(arch) == complete_table.space.index(str(arch)) == 11718
+
+
+# --------------------------------------------------------------------- provenance and helpers
+def test_provenance_records_the_installed_versions(tmp_path: Path) -> None:
+    """The core layer reads torch's version from package metadata (it never imports torch);
+    the value is the one torch itself reports."""
+    import importlib.metadata
+
+    import nasbench
+
+    with _new_writer(tmp_path / "p.h5") as writer:
+        pass
+    provenance = open_table(writer.path).provenance
+    assert provenance["torch_version"] == importlib.metadata.version("torch")
+    assert provenance["nasbench_version"] == nasbench.__version__
+    assert provenance["numpy_version"] == np.__version__
+    assert provenance["h5py_version"] == h5py.__version__
+
+
+def test_one_line_folds_messages() -> None:
+    assert one_line(ValueError("first line\n  second\tline ")) == "first line second line"
+    assert one_line("already one line") == "already one line"
+    assert one_line(KeyError()) == ""

@@ -11,19 +11,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from nasbench.surrogates import zero_cost
-from nasbench.surrogates.zero_cost import (
-    PROXIES,
-    nwot,
-    proxy_batch,
-    proxy_scores_path,
-    read_proxy_scores,
-    run_proxy,
-    score_architectures,
-    score_table,
-    synflow,
-    write_proxy_scores,
-)
+from nasbench.surrogates import proxies, zero_cost
+from nasbench.surrogates.proxies import PROXIES, nwot, run_proxy, synflow
+from nasbench.surrogates.zero_cost import proxy_batch, score_architectures, score_table
 from torch import nn
 
 from nasbench.core.errors import ConfigError, TableError
@@ -31,6 +21,7 @@ from nasbench.core.space import CellSpace, get_space
 from nasbench.core.table import TableWriter, open_table
 from nasbench.nets.models import build_model, cost_arrays
 from nasbench.nets.train import get_protocol
+from nasbench.prediction import proxy_scores_path, read_proxy_scores, write_proxy_scores
 
 PROTOCOL = get_protocol("tiny")
 SPACE = get_space()
@@ -235,7 +226,7 @@ def test_nwot_grows_with_more_activation_patterns(batch):
 
 def test_nwot_kernel_counts_agreements():
     codes = torch.tensor([[1, 0, 1], [1, 1, 1], [0, 0, 0]], dtype=torch.bool)
-    kernel = zero_cost._agreement_kernel(codes)
+    kernel = proxies._agreement_kernel(codes)
     expected = torch.tensor([[3, 2, 1], [2, 3, 0], [1, 0, 3]], dtype=torch.float64)
     assert torch.equal(kernel, expected)
 
@@ -356,7 +347,7 @@ def test_write_checks_its_input(scored_table):
 
 
 def test_zero_cost_predictor_scores_what_score_architectures_scores(ordinary_scores, tmp_path):
-    from nasbench.prediction.surrogate import create_surrogate, load_surrogate
+    from nasbench.prediction import create_surrogate, load_surrogate
 
     predictor = create_surrogate("zero-cost", proxy="nwot", protocol="tiny", batch_size=64, seed=0)
     assert predictor.fit(ORDINARY, np.zeros(len(ORDINARY))) is predictor

@@ -33,9 +33,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nasbench.bench.results import TRAJECTORY_COLUMNS
-from nasbench.core.errors import ConfigError, MetricError, NasbenchError
+from nasbench.core.cost import run_seconds
+from nasbench.core.errors import ConfigError, MetricError
+from nasbench.core.signals import BudgetExhausted
 from nasbench.core.space import Architecture, ArchLike, CellSpace
 from nasbench.core.table import STATUS_FAILED, STATUS_PENDING, Table, open_table
+from nasbench.core.validation import check_float, check_int
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,20 +55,11 @@ __all__ = [
     "table_arrays",
 ]
 
-#: Columns of :meth:`Benchmark.trajectory`, one row per evaluation.
+#: Columns of :meth:`Benchmark.trajectory` that hold integers.
 _INTEGER_COLUMNS = frozenset({"evaluation", "index", "epochs", "incumbent_index"})
 
 
-def _check_seed(seed: Any) -> None:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
-
-
 _CONSTRAINT = re.compile(r"^\s*([\w.-]+/[\w.-]+|params_m|flops_m)\s*<=\s*([0-9.eE+-]+)\s*$")
-
-
-class BudgetExhausted(NasbenchError):
-    """The budget is spent: no further evaluation finishes."""
 
 
 @dataclass(frozen=True)
@@ -78,20 +72,14 @@ class Budget:
     def __post_init__(self) -> None:
         if self.evaluations is None and self.seconds is None:
             raise ConfigError("a budget needs evaluations or seconds")
-        evaluations = self.evaluations
-        if evaluations is not None and (
-            isinstance(evaluations, bool) or not isinstance(evaluations, (int, np.integer)) or evaluations < 1
-        ):
-            raise ConfigError(f"budget evaluations must be a positive integer, got {self.evaluations!r}")
-        if evaluations is not None:
-            object.__setattr__(self, "evaluations", int(evaluations))
-        if self.seconds is not None and (
-            isinstance(self.seconds, bool)
-            or not isinstance(self.seconds, (int, float))
-            or not math.isfinite(self.seconds)
-            or self.seconds <= 0
-        ):
-            raise ConfigError(f"budget seconds must be a positive number, got {self.seconds!r}")
+        if self.evaluations is not None:
+            evaluations = check_int("budget", "evaluations", self.evaluations, low=1)
+            object.__setattr__(self, "evaluations", evaluations)
+        if self.seconds is not None:
+            seconds = check_float("budget", "seconds", self.seconds, 0.0, low_open=True)
+            if math.isinf(seconds):
+                raise ConfigError(f"budget: seconds must be finite, got {self.seconds!r}")
+            object.__setattr__(self, "seconds", seconds)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -151,7 +139,12 @@ class Task:
     num_epochs: int
     properties: Mapping[str, np.ndarray]
     constraint: Constraint | None = None
-    mean_train_seconds: float = 0.0
+    #: Mean seconds of one full run (:func:`nasbench.core.cost.run_seconds`: training of
+    #: every epoch plus the final evaluation) over the classes, for this run's seeds.
+    mean_run_seconds: float = 0.0
+    #: The table's training protocol (its JSON dict), for strategies that train for real
+    #: (one-shot searches); None when the benchmark answers from a surrogate model.
+    protocol: Mapping[str, Any] | None = field(default=None, repr=False)
     _feasible: np.ndarray | None = field(default=None, repr=False)
 
     def values(self, name: str) -> np.ndarray:
@@ -254,7 +247,7 @@ class Benchmark:
         budget: Budget | None = None,
         constraint: Constraint | str | None = None,
     ) -> None:
-        _check_seed(seed)
+        check_int("benchmark", "seed", seed, low=0)
         self.table = table if isinstance(table, Table) else open_table(table)
         table = self.table
         if table.num_archs != table.space.size:
@@ -268,7 +261,15 @@ class Benchmark:
                 f"{table.path}: {unmeasured} of {table.num_unique} classes have no recorded run; "
                 "a benchmark needs every class measured"
             )
-        self._set_up(table.space, str(table.path), table_arrays(table, int(seed)), seed, budget, constraint)
+        self._set_up(
+            table.space,
+            str(table.path),
+            table_arrays(table, int(seed)),
+            seed,
+            budget,
+            constraint,
+            protocol=dict(table.protocol),
+        )
 
     def with_constraint(self, constraint: Constraint | str | None) -> Benchmark:
         """A fresh benchmark on the same source and seed, under ``constraint``."""
@@ -283,7 +284,10 @@ class Benchmark:
         seed: int,
         budget: Budget | None,
         constraint: Constraint | str | None,
+        *,
+        protocol: Mapping[str, Any] | None = None,
     ) -> None:
+        """Answer from ``arrays``; ``protocol`` is the table's (None for a surrogate model)."""
         self.seed = int(seed)
         self.budget = budget
         self._space = space
@@ -328,7 +332,8 @@ class Benchmark:
             num_epochs=self._num_epochs,
             properties=properties,
             constraint=self.constraint,
-            mean_train_seconds=float(np.mean(cumulative[:, -1])),
+            mean_run_seconds=float(np.mean(run_seconds(arrays.train_seconds, arrays.eval_seconds))),
+            protocol=protocol,
             _feasible=feasible,
         )
         self._feasible_list: list[bool] | None = None if feasible is None else feasible.tolist()
@@ -367,9 +372,10 @@ class Benchmark:
     def charge(self, seconds: float) -> None:
         """Advance the clock by compute spent outside the benchmark (a one-shot search's
         CPU seconds), without an evaluation."""
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds < math.inf:
-            raise ConfigError(f"seconds to charge must be a finite number >= 0, got {seconds!r}")
-        self.sim_seconds += float(seconds)
+        seconds = check_float("charge", "seconds", seconds, 0.0)
+        if math.isinf(seconds):
+            raise ConfigError(f"charge: seconds must be finite, got {seconds!r}")
+        self.sim_seconds += seconds
 
     def evaluate(self, arch: ArchLike, epochs: int | None = None) -> Result:
         """Train ``arch`` to ``epochs`` (default: all) in simulation and report its metrics."""

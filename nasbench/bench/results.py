@@ -12,6 +12,7 @@ __all__ = [
     "ERRORS_FILE",
     "FORMAT",
     "ONE_SHOT_COLUMNS",
+    "ONE_SHOT_KIND",
     "PARETO_COLUMNS",
     "RESULT_FILES",
     "RUNS_COLUMNS",
@@ -34,6 +35,10 @@ TRAJECTORY_COLUMNS: tuple[str, ...] = (
 
 #: Value of ``format`` in config.json.
 FORMAT = "nasbench-results/1"
+
+#: The ``kind`` of one-shot (supernet) strategies, in runs.csv and config.json: their runs
+#: also fill one_shot.csv and architecture_weights.csv.
+ONE_SHOT_KIND = "one-shot"
 
 RUNS_COLUMNS: tuple[str, ...] = (
     "table",

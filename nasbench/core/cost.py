@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from nasbench.core.table import STATUS_PENDING
+from nasbench.core.schema import STATUS_PENDING
 
 __all__ = ["full_run_seconds", "generation_seconds", "mean_run_seconds", "run_seconds"]
 

@@ -15,6 +15,7 @@ __all__ = [
     "NotMeasuredError",
     "SchemaVersionError",
     "TableError",
+    "one_line",
 ]
 
 
@@ -48,3 +49,13 @@ class MetricError(NasbenchError, LookupError):
 
 class NotMeasuredError(MetricError):
     """The table holds the metric, but not (yet) for this architecture, seed or epoch."""
+
+
+def one_line(error: BaseException | str) -> str:
+    """An exception's message (or a message) folded onto one line: every run of
+    whitespace, newlines included, becomes one space; "" for an empty message.
+
+    Command-line errors, job failures and table diagnostics print through it so a
+    multi-line message from torch or h5py still reads as one line.
+    """
+    return " ".join(str(error).split())

@@ -6,28 +6,41 @@ packages declare an entry point in a group (``nasbench.strategies``,
 not packaged uses a decorator. :class:`Registry` is that machinery once, parametrised by
 the family word used in messages, the entry-point group, the accepted base classes with
 their kinds, and the hyperparameter names accepted besides a class's own. The family
-modules (:mod:`nasbench.search.strategy`, :mod:`nasbench.prediction.surrogate`) wrap one instance each.
+modules (:mod:`nasbench.search.strategy`, :mod:`nasbench.prediction`) wrap one instance each.
 
 A registered class has a ``kind`` class attribute (one of the kinds allowed for its
 base), a ``name`` class attribute (set to its registered name) and a ``hyperparameters()``
 class method returning the names and defaults of its ``__init__`` keywords.
+
+Tests and embedding code change a registry only through its public methods:
+:meth:`Registry.unregister`, and :meth:`Registry.scoped`, a block after which the
+registered classes, the plugin-import errors and the entry points are what they were
+before (optionally starting empty, or with substitute entry points).
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import fnmatch
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Generic, TypeVar
 
 from nasbench.core.errors import ConfigError
+from nasbench.core.params import signature_defaults  # noqa: F401  (its old home: importers move to core.params)
 
 __all__ = ["Registry", "installed_entry_points"]
 
+logger = logging.getLogger(__name__)
+
 C = TypeVar("C")
 K = TypeVar("K", bound=type)
+
+_NO_NAME = object()  # a class without a ``name`` of its own (it inherits one)
 
 
 def installed_entry_points(group: str) -> dict[str, metadata.EntryPoint]:
@@ -41,17 +54,15 @@ def _hint(word: str, known: Iterable[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def signature_defaults(cls: type, skip: Iterable[str] = ()) -> dict[str, Any]:
-    """Hyperparameter names and defaults of a plug-in class, read from ``__init__``'s
-    keyword signature (``self``, ``*args``/``**kwargs`` and ``skip`` left out; a parameter
-    without a default maps to None)."""
-    left_out = {"self", *skip}
-    out: dict[str, Any] = {}
-    for parameter in inspect.signature(cls.__init__).parameters.values():  # type: ignore[misc]
-        if parameter.name in left_out or parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-            continue
-        out[parameter.name] = None if parameter.default is parameter.empty else parameter.default
-    return out
+@dataclass
+class _Scope:
+    """What :meth:`Registry.scoped` restores: the state at the start of the block and the
+    ``name`` each class registered inside it had before."""
+
+    classes: dict[str, Any]
+    errors: dict[str, str]
+    entry_points: Mapping[str, metadata.EntryPoint] | None
+    names: list[tuple[type, Any]] = field(default_factory=list)
 
 
 class Registry(Generic[C]):
@@ -60,16 +71,14 @@ class Registry(Generic[C]):
     ``family`` ("strategy", "surrogate") words every message; ``group`` is the entry-point
     group; every class of ``bases`` may have any of ``kinds``; ``extra_hyperparameters``
     are keywords :meth:`create` accepts besides ``hyperparameters()`` (strategies: ``seed``).
+    A further base with kinds of its own joins with :meth:`allow`; a class is accepted if
+    it subclasses any base, with a kind allowed for that base.
 
-    A later base with its own kinds (say a one-shot strategy base that is not a
-    :class:`~nasbench.search.strategy.Strategy` subclass) joins with :meth:`allow`; a class is
-    then accepted if it subclasses any base, with a kind allowed for that base.
-
-    The state lives by default in the registry. ``classes``, ``errors`` and
-    ``entry_points`` may instead be zero-argument callables returning the live registered
-    classes, the live plugin-error record and the entry points by name: the family modules
-    pass lambdas over their module attributes so that those stay the state (tests swap
-    them). Tests of the registry itself may also replace :meth:`entry_points` on an instance.
+    The state (registered classes, plugin-import errors) lives in the registry.
+    ``classes``, ``errors`` and ``entry_points`` may instead be zero-argument callables
+    returning the live registered classes, the live plugin-error record and the entry
+    points by name (a family module that keeps its state in module attributes passes
+    lambdas over them).
     """
 
     def __init__(
@@ -97,14 +106,13 @@ class Registry(Generic[C]):
         self._classes = classes if classes is not None else lambda: own_classes
         self._errors = errors if errors is not None else lambda: own_errors
         self._entry_points = entry_points
+        #: Entry points substituted by :meth:`scoped` (read live), or None.
+        self._substitute: Mapping[str, metadata.EntryPoint] | None = None
+        self._scopes: list[_Scope] = []
 
     # ----------------------------------------------------------------- configuration
     def allow(self, base: type, *kinds: str) -> None:
-        """Accept subclasses of ``base`` with one of ``kinds`` (added to those it already has).
-
-        This is how a second, unrelated base class (e.g. one-shot strategies) and its kind
-        join an existing registry without touching the classes registered so far.
-        """
+        """Accept subclasses of ``base`` with one of ``kinds`` (added to those it already has)."""
         if not inspect.isclass(base):
             raise TypeError(f"{self.family} registry: base must be a class, got {base!r}")
         if not kinds:
@@ -128,13 +136,16 @@ class Registry(Generic[C]):
 
     def entry_points(self) -> dict[str, metadata.EntryPoint]:
         """Entry points of the group, by name (not imported)."""
+        if self._substitute is not None:
+            return dict(self._substitute)
         if self._entry_points is not None:
             return dict(self._entry_points())
         return installed_entry_points(self.group)
 
     # ----------------------------------------------------------------- registration
     def register(self, name: str) -> Callable[[K], K]:
-        """Class decorator: make a class available under ``name``."""
+        """Class decorator: make a class available under ``name`` (replacing any class
+        registered under it before)."""
         if not isinstance(name, str) or not name:
             raise ConfigError(f"register_{self.family} needs a non-empty name")
 
@@ -143,6 +154,48 @@ class Registry(Generic[C]):
             return cls
 
         return decorate
+
+    def unregister(self, name: str) -> type[C] | None:
+        """Forget ``name``: its registered class (returned; None if there was none) and any
+        import error recorded for it. An entry point of that name stays findable."""
+        self._errors().pop(name, None)
+        return self.registered.pop(name, None)
+
+    @contextlib.contextmanager
+    def scoped(
+        self, *, clear: bool = False, entry_points: Mapping[str, metadata.EntryPoint] | None = None
+    ) -> Iterator[Registry[C]]:
+        """A block after which the registry is as before it: the registered classes, the
+        plugin-import errors, the entry points, and the ``name`` of every class
+        registered inside the block.
+
+        ``clear`` starts the block with no registered class and no recorded error;
+        ``entry_points`` (a mapping read at every lookup, so the block may add to it)
+        replaces the installed entry points inside the block. Yields the registry.
+        """
+        scope = _Scope(dict(self.registered), dict(self._errors()), self._substitute)
+        self._scopes.append(scope)
+        if clear:
+            self.registered.clear()
+            self._errors().clear()
+        if entry_points is not None:
+            self._substitute = entry_points
+        try:
+            yield self
+        finally:
+            self._scopes.remove(scope)
+            self._substitute = scope.entry_points
+            registered, errors = self.registered, self._errors()
+            registered.clear()
+            registered.update(scope.classes)
+            errors.clear()
+            errors.update(scope.errors)
+            for cls, name in reversed(scope.names):
+                if name is _NO_NAME:
+                    with contextlib.suppress(AttributeError):
+                        delattr(cls, "name")
+                else:
+                    cls.name = name  # type: ignore[attr-defined]
 
     def _check(self, name: str, cls: Any) -> None:
         """ConfigError unless ``cls`` subclasses an allowed base and has a kind allowed for it."""
@@ -159,18 +212,21 @@ class Registry(Generic[C]):
 
     def _add(self, name: str, cls: Any) -> type[C]:
         self._check(name, cls)
+        for scope in self._scopes:
+            scope.names.append((cls, cls.__dict__.get("name", _NO_NAME)))
         cls.name = name
         self.registered[name] = cls
         return cls
 
     def _load(self, name: str, entry: metadata.EntryPoint) -> type[C]:
-        """Import an entry point; an import failure is recorded in :meth:`plugin_errors`."""
+        """Import an entry point; an import failure is logged and recorded in :meth:`plugin_errors`."""
         try:
             cls = entry.load()
         except Exception as exc:  # a plugin may fail in any way on import
             message = (
                 f"{self.family} plugin {name!r} ({entry.value}) failed to import: {type(exc).__name__}: {exc}"
             )
+            logger.info("%s", message)
             self._errors()[name] = message
             raise ConfigError(message) from exc
         return self._add(name, cls)

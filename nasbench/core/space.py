@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nasbench.core import encodings
 from nasbench.core.errors import ArchitectureError, ConfigError
+from nasbench.core.validation import check_choice
 
 __all__ = [
     "NB201_OPS",
@@ -345,76 +347,91 @@ class CellSpace:
         archs = [Architecture(tuple(self.ops[k] for k in row)) for row in ops]
         return archs[0] if n is None else archs
 
+    # ----------------------------------------------------------------- neighbours and variation
+    # The moves search strategies make, in one place. Setting edge k from op a to op b adds
+    # (b - a) * num_ops ** (num_edges - 1 - k) to the index; random operators document their draws.
     def neighbours(self, value: ArchLike) -> list[Architecture]:
         """Every architecture that differs from ``value`` in exactly one edge's op,
         edge by edge, ops in space order."""
-        arch = self.arch(value)
-        out = []
-        for k, current in enumerate(arch.ops):
-            for op in self.ops:
-                if op != current:
-                    out.append(Architecture((*arch.ops[:k], op, *arch.ops[k + 1 :])))
-        return out
+        return [self.from_index(int(k)) for k in self.neighbour_indices([self.index(value)])]
+
+    def neighbour_indices(self, indices: np.ndarray | Sequence[int]) -> np.ndarray:
+        """int64 indices of every architecture one op change away from each of ``indices``:
+        architecture by architecture, edge by edge, ops in space order
+        (``num_edges * (num_ops - 1)`` per architecture)."""
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        ops = self.ops_array(indices).astype(np.int64)  # [n, E]; checks the range
+        place = np.asarray(self._place, dtype=np.int64)
+        delta = (np.arange(self.num_ops)[None, None, :] - ops[:, :, None]) * place[None, :, None]
+        return (indices[:, None, None] + delta)[delta != 0]
+
+    def neighbour(self, index: int, edge: int, choice: int) -> int:
+        """``index`` with ``edge`` changed to the ``choice``-th op other than its current
+        one, in space order (``0 <= choice < num_ops - 1``): entry
+        ``edge * (num_ops - 1) + choice`` of its :meth:`neighbour_indices`, in plain
+        integer arithmetic for loops that mutate one architecture per step."""
+        if not (0 <= edge < len(self._place) and 0 <= choice < len(self.ops) - 1):
+            raise ArchitectureError(
+                f"no neighbour at edge {edge}, choice {choice} in a space of {len(self._place)} "
+                f"edges and {len(self.ops)} ops"
+            )
+        place = self._place[edge]
+        current = index // place % len(self.ops)
+        return index + (choice + (choice >= current) - current) * place
+
+    def mutate_ops(self, ops: np.ndarray, rng: np.random.Generator, probability: float) -> np.ndarray:
+        """int64 copy of op-index rows [n, num_edges] in which every edge, with ``probability``,
+        takes a different op drawn uniformly. Draws ``rng.random(shape)`` (which edges change),
+        then ``rng.integers(1, num_ops, shape)`` (the shift); nothing in a one-op space."""
+        ops = np.asarray(ops, dtype=np.int64)
+        if len(self.ops) < 2:
+            return ops.copy()
+        change = rng.random(ops.shape) < probability
+        shift = rng.integers(1, len(self.ops), size=ops.shape)
+        return np.where(change, (ops + shift) % len(self.ops), ops)
+
+    def crossover(
+        self,
+        first: np.ndarray,
+        second: np.ndarray,
+        rng: np.random.Generator,
+        *,
+        probability: float = 1.0,
+        method: str = "one-point",
+    ) -> np.ndarray:
+        """int64 children of aligned parents' op-index rows [n, num_edges]: per pair, with
+        ``probability``, a crossover, else a copy of ``first``. ``"one-point"``: the edges from
+        a cut on come from ``second``; draws ``rng.random(n)`` (which pairs cross), then
+        ``rng.integers(1, num_edges, n)`` (the cuts); nothing for a one-edge cell.
+        ``"uniform"``: each edge from either parent with probability 1/2; draws
+        ``rng.random(n)``, then ``rng.random([n, num_edges])``."""
+        check_choice("crossover", "method", method, ("one-point", "uniform"))
+        first = np.asarray(first, dtype=np.int64)
+        second = np.asarray(second, dtype=np.int64)
+        count, edges = first.shape
+        if method == "one-point":
+            if edges < 2:
+                return first.copy()
+            crossed = rng.random(count) < probability
+            cut = rng.integers(1, edges, size=count)
+            from_second = np.arange(edges)[None, :] >= cut[:, None]
+        else:
+            crossed = rng.random(count) < probability
+            from_second = rng.random(first.shape) < 0.5
+        return np.where(from_second & crossed[:, None], second, first)
 
     # ----------------------------------------------------------------- encodings
+    # Thin calls to nasbench.core.encodings, the one implementation (vectorised).
     def encode_onehot(self, archs: Sequence[ArchLike]) -> np.ndarray:
         """float32 [n, num_edges * num_ops]: one-hot op per edge."""
-        out = np.zeros((len(archs), self.num_edges, self.num_ops), dtype=np.float32)
-        for row, value in enumerate(archs):
-            for k, op in enumerate(self.op_indices(value)):
-                out[row, k, op] = 1.0
-        return out.reshape(len(archs), self.num_edges * self.num_ops)
+        return encodings.encode_sequence(self, archs, "onehot")
 
     def encode_adjacency(self, value: ArchLike) -> tuple[np.ndarray, np.ndarray]:
-        """Op-on-node graph of a cell, for graph learners.
-
-        Vertices are the cell input, one vertex per edge (carrying its op), and the cell
-        output. Edge vertex ``i->j`` receives from every edge vertex ending at ``i`` (or
-        the input when ``i == 0``) and feeds every edge vertex leaving ``j`` (or the
-        output when ``j`` is the last node). Vertices of the zero op are disconnected,
-        since nothing flows through them. Returns the uint8 adjacency
-        [V, V] (row feeds column) and float32 labels [V, num_ops + 2] (ops, input, output).
-        """
-        ops = self.op_indices(value)
-        edges = self.edges
-        num_vertices = self.num_edges + 2
-        out_vertex = num_vertices - 1
-        last = self.num_nodes - 1
-        zero = self._op_index.get(self.zero_op) if self.zero_op is not None else None
-        adjacency = np.zeros((num_vertices, num_vertices), dtype=np.uint8)
-        labels = np.zeros((num_vertices, self.num_ops + 2), dtype=np.float32)
-        labels[0, self.num_ops] = 1.0
-        labels[out_vertex, self.num_ops + 1] = 1.0
-        live = [ops[k] != zero for k in range(self.num_edges)]
-        for k, (i, j) in enumerate(edges):
-            labels[k + 1, ops[k]] = 1.0
-            if not live[k]:
-                continue
-            if i == 0:
-                adjacency[0, k + 1] = 1
-            for m, (_i2, j2) in enumerate(edges):
-                if live[m] and j2 == i:
-                    adjacency[m + 1, k + 1] = 1
-            if j == last:
-                adjacency[k + 1, out_vertex] = 1
-        return adjacency, labels
-
-    @functools.cached_property
-    def _paths(self) -> tuple[tuple[int, ...], ...]:
-        """Every input-to-output path as a tuple of edge positions."""
-        edge_pos = {edge: k for k, edge in enumerate(self.edges)}
-        last = self.num_nodes - 1
-        paths: list[tuple[int, ...]] = []
-
-        def walk(node: int, taken: tuple[int, ...]) -> None:
-            if node == last:
-                paths.append(taken)
-                return
-            for nxt in range(node + 1, self.num_nodes):
-                walk(nxt, (*taken, edge_pos[node, nxt]))
-
-        walk(0, ())
-        return tuple(paths)
+        """Op-on-node graph of a cell, for graph learners (see :mod:`nasbench.core.encodings`):
+        the uint8 adjacency [V, V] (row feeds column) and float32 labels [V, num_ops + 2]
+        (ops, input, output); zero-op vertices are disconnected."""
+        adjacency, labels = encodings.graph_from_ops(self, np.asarray([self.op_indices(value)]))
+        return adjacency[0], labels[0]
 
     @property
     def path_encoding_size(self) -> int:
@@ -424,30 +441,10 @@ class CellSpace:
         return sum(k**length for length in range(1, self.num_nodes))
 
     def encode_path(self, archs: Sequence[ArchLike]) -> np.ndarray:
-        """float32 [n, path_encoding_size]: BANANAS path encoding.
-
-        One binary feature per possible sequence of ops along an input-to-output path;
-        it is 1 when some path of the cell carries that sequence. Paths through the
-        zero op carry nothing and are left out (White et al., 2021, BANANAS).
-        """
-        alphabet = [k for k, op in enumerate(self.ops) if op != self.zero_op]
-        letter = {op: pos for pos, op in enumerate(alphabet)}
-        base = len(alphabet)
-        offsets = [0]
-        for length in range(1, self.num_nodes):
-            offsets.append(offsets[-1] + base**length)
-        out = np.zeros((len(archs), self.path_encoding_size), dtype=np.float32)
-        for row, value in enumerate(archs):
-            ops = self.op_indices(value)
-            for path in self._paths:
-                code = 0
-                for edge in path:
-                    if ops[edge] not in letter:
-                        break
-                    code = code * base + letter[ops[edge]]
-                else:
-                    out[row, offsets[len(path) - 1] + code] = 1.0
-        return out
+        """float32 [n, path_encoding_size]: BANANAS path encoding (White et al., 2021): one
+        binary feature per sequence of ops along an input-to-output path, 1 when some path
+        of the cell carries it; paths through the zero op are left out."""
+        return encodings.encode_sequence(self, archs, "path")
 
     # ----------------------------------------------------------------- canonical form
     def canonical_key(self, value: ArchLike) -> str:

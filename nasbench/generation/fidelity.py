@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -17,26 +18,18 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from nasbench.core.agreement import seed_mean_spearman
+from nasbench.core.cost import generation_seconds
 from nasbench.core.errors import ConfigError, MetricError
+from nasbench.core.schema import STATUS_DONE
 from nasbench.core.space import CellSpace
-from nasbench.core.table import STATUS_DONE, Table, open_table
+from nasbench.core.table import Table, open_table
+from nasbench.core.table_writer import TableWriter
+from nasbench.core.validation import check_int
 
-__all__ = ["fidelity_report", "frontier_markdown", "run_core_seconds", "run_fidelity", "seed_mean_spearman"]
+__all__ = ["fidelity_report", "run_fidelity", "seed_mean_spearman"]
 
-
-def seed_mean_spearman(single_seed: float, seeds: int) -> float:
-    """Spearman-Brown: expected agreement of a k-seed mean, given single-seed agreement."""
-    if seeds < 1:
-        raise ConfigError(f"seeds must be >= 1, got {seeds}")
-    return seeds * single_seed / (1.0 + (seeds - 1) * single_seed)
-
-
-def run_core_seconds(table: Table) -> np.ndarray:
-    """float64 [U, S]: CPU seconds of each (class, seed) run, training plus evaluation."""
-    seconds = np.nansum(table.raw("train_seconds").astype(np.float64), axis=2)
-    if "eval_seconds" in table.epoch_metrics:
-        seconds = seconds + np.nansum(table.raw("eval_seconds").astype(np.float64), axis=2)
-    return seconds
+logger = logging.getLogger(__name__)
 
 
 def fidelity_report(
@@ -57,6 +50,14 @@ def fidelity_report(
     if classes is not None:
         done &= np.isin(table.unique, np.asarray(classes, dtype=np.int64))
     rows = np.nonzero(done)[0]
+    candidates = int(table.num_unique if classes is None else np.isin(table.unique, classes).sum())
+    if rows.shape[0] < candidates:
+        logger.info(
+            "fidelity of %s: %d of %d classes left out (not measured with every seed)",
+            metric,
+            candidates - rows.shape[0],
+            candidates,
+        )
     if rows.shape[0] < 3:
         raise MetricError(
             f"fidelity needs at least 3 classes measured with every seed, found {rows.shape[0]}"
@@ -74,7 +75,7 @@ def fidelity_report(
         ]
         finite = [value for value in per_seed if np.isfinite(value)]
         epoch_spearman.append(float(np.mean(finite)) if finite else float("nan"))
-    seconds_per_run = float(np.mean(run_core_seconds(table)[rows]))
+    seconds_per_run = float(np.mean(generation_seconds(table)[rows]))
     num_seeds = int(table.seeds.shape[0])
     return {
         "metric": metric,
@@ -111,15 +112,15 @@ def run_fidelity(
     The report is written beside the table as ``<out>.json`` and into the table's
     ``fidelity`` attribute.
     """
-    from nasbench.core.table import TableWriter
-    from nasbench.generation.generate import generate
+    from nasbench.generation.generate import generate, select_classes
     from nasbench.nets.train import get_protocol
 
     recipe = get_protocol(protocol)
-    if archs < 3:
-        raise ConfigError(f"--archs must be >= 3, got {archs}")
+    archs = check_int("run_fidelity", "archs", archs, 3)
     if len(recipe.seeds) < 2:
-        raise ConfigError("fidelity needs a protocol with at least two seeds (--seeds 0,1)")
+        raise ConfigError(
+            f"fidelity needs a protocol with at least two seeds, got seeds {list(recipe.seeds)}"
+        )
     summary = generate(
         out,
         recipe,
@@ -132,8 +133,6 @@ def run_fidelity(
     )
     if summary.runs_errored:
         raise ConfigError(f"{summary.runs_errored} training jobs raised: {summary.errors[0]}")
-    from nasbench.generation.generate import select_classes
-
     table = open_table(out)
     report = _finite(fidelity_report(table, classes=select_classes(table.unique, archs, None)))
     with TableWriter(out) as writer:
@@ -153,55 +152,3 @@ def _finite(value: Any) -> Any:
     if isinstance(value, list):
         return [_finite(v) for v in value]
     return value
-
-
-#: Protocol fields shown in a frontier row, in order.
-_FRONTIER_FIELDS = (
-    "resolution",
-    "width",
-    "cells_per_stage",
-    "epochs",
-    "train_size",
-    "val_size",
-    "batch_size",
-    "learning_rate",
-    "label_smoothing",
-    "bf16",
-)
-
-
-def frontier_markdown(reports: dict[str, dict[str, Any]]) -> str:
-    """A Markdown table of fidelity reports (name -> report), cheapest first: cost per run,
-    projected table cost, single-seed and two-seed-mean Spearman, Kendall tau."""
-    header = [
-        "protocol",
-        *_FRONTIER_FIELDS,
-        "archs",
-        "core-s/run",
-        "table core-h",
-        "Spearman",
-        "Kendall",
-        "mean abs diff %",
-        "2-seed-mean Spearman (est.)",
-    ]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for name, report in sorted(reports.items(), key=lambda item: item[1]["core_seconds_per_run"]):
-        protocol = report.get("protocol", {})
-        fields = [str(protocol.get(key, "")) for key in _FRONTIER_FIELDS]
-        spearman = report["spearman"]
-        two_seed = seed_mean_spearman(spearman, 2) if spearman is not None and spearman > 0 else spearman
-        figures = [
-            str(report["archs"]),
-            f"{report['core_seconds_per_run']:.2f}",
-            f"{report['table_core_hours']:.1f}",
-            _fmt(spearman),
-            _fmt(report["kendall_tau"]),
-            _fmt(report["mean_abs_seed_difference_pct"]),
-            _fmt(two_seed),
-        ]
-        lines.append("| " + " | ".join([name, *fields, *figures]) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"

@@ -4,16 +4,17 @@ Jobs are (class representative, seed) pairs. They run in local worker processes 
 ``LocalCluster``, one thread each), on an existing Dask cluster, or in this process; this
 process is the one writer.
 
-Crash safety: every finished job is appended to a journal next to the table
-(``OUT.journal``, one JSON line each, flushed and fsynced). At checkpoints the journal is
-applied to a copy of the table, the copy is sealed and moved over the table in one rename,
-and only then is the journal emptied. A kill at any moment leaves a table that opens and
-validates plus a journal whose complete lines are replayed on the next run; replaying an
-entry already in the table writes the same values again, and a job is scheduled only if
-neither the table nor the journal holds it.
+Crash safety: every finished job is appended to a journal next to the table and applied
+at checkpoints (:mod:`nasbench.generation.journal`), so a kill at any moment leaves a table
+that opens and validates; a job is scheduled only if neither the table nor the journal
+holds it. Shards of one table generated apart are combined by
+:func:`~nasbench.generation.merge.merge_tables` (re-exported here).
 
 Device probes (latency, peak memory) run in this process after training, with nothing else
 running, once per distinct (class, params, FLOPs) and shared by the rows that have it.
+
+Diagnostics (resumed work, failed or errored runs, probes skipped) go to the
+``nasbench.generation.generate`` logger; progress bars go to stderr.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
-import shutil
 import sys
 import time
 import traceback
@@ -34,9 +35,14 @@ from typing import Any
 
 import numpy as np
 
-from nasbench.core.errors import ConfigError, TableError
+from nasbench.core.errors import ConfigError, TableError, one_line
+from nasbench.core.schema import STATUS_PENDING
 from nasbench.core.space import CellSpace, get_space
-from nasbench.core.table import STATUS_DONE, STATUS_FAILED, STATUS_PENDING, TableWriter, open_table
+from nasbench.core.table import open_table
+from nasbench.core.table_writer import TableWriter
+from nasbench.core.validation import Integer, Optional, Real, validate
+from nasbench.generation.journal import Journal, checkpoint
+from nasbench.generation.merge import merge_tables
 from nasbench.nets.train import Protocol, get_protocol
 
 __all__ = [
@@ -63,7 +69,10 @@ GENERATOR_DEFAULTS: dict[str, dict[str, Any]] = {
     "nb201": {"limit": None, "probe": DEFAULT_PROBE},
 }
 
+#: Seed of the order in which classes are selected (a larger limit extends a smaller one).
 ORDER_SEED = 0
+
+logger = logging.getLogger(__name__)
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -74,9 +83,9 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     try:
         index, count = (int(part) for part in parts)
     except ValueError:
-        raise ConfigError(f"--shard must look like i/n (for example 0/4), got {text!r}") from None
+        raise ConfigError(f"shard must look like i/n (for example 0/4), got {text!r}") from None
     if count < 1 or not 0 <= index < count:
-        raise ConfigError(f"--shard {text}: need 0 <= i < n (shards are numbered from 0)")
+        raise ConfigError(f"shard {text}: need 0 <= i < n (shards are numbered from 0)")
     return index, count
 
 
@@ -85,13 +94,11 @@ def select_classes(
 ) -> np.ndarray:
     """Representatives to train: the first ``limit`` classes in a seeded random order,
     then every n-th of them for shard i/n. A larger limit extends a smaller one."""
+    limit = validate("select_classes", "limit", limit, Optional(Integer(0)))
     order = np.random.default_rng(order_seed).permutation(unique.shape[0])
     chosen = unique[order]
-    if limit is not None:
-        if limit < 0:
-            raise ConfigError(f"--limit must be >= 0, got {limit}")
-        if limit > 0:
-            chosen = chosen[:limit]
+    if limit:
+        chosen = chosen[:limit]
     if shard is not None:
         index, count = shard
         chosen = chosen[index::count]
@@ -99,6 +106,8 @@ def select_classes(
 
 
 def _table_id(space: dict[str, Any], protocol: dict[str, Any], dataset: dict[str, Any]) -> str:
+    """A short hash of what a table holds; journal entries carry it so that entries of
+    another table are never applied."""
     text = json.dumps({"space": space, "protocol": protocol, "dataset": dataset}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -131,106 +140,6 @@ def run_training_job(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# --------------------------------------------------------------------- journal
-class Journal:
-    """Append-only JSON-lines record of finished jobs; a torn last line is ignored."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def append(self, entry: dict[str, Any]) -> None:
-        line = json.dumps(entry, sort_keys=True) + "\n"
-        with open(self.path, "a+b") as handle:
-            handle.seek(0, os.SEEK_END)
-            if handle.tell() > 0:
-                handle.seek(-1, os.SEEK_END)
-                if handle.read(1) != b"\n":
-                    line = "\n" + line  # close a line torn by a kill; read() skips it
-            handle.seek(0, os.SEEK_END)
-            handle.write(line.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-
-    def read(self) -> list[dict[str, Any]]:
-        if not self.path.exists():
-            return []
-        entries = []
-        with open(self.path, encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                if not line.endswith("\n"):
-                    break  # torn write from a kill: the job reruns
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    continue  # a torn line closed by a later append
-                if isinstance(entry, dict) and "kind" in entry:
-                    entries.append(entry)
-        return entries
-
-    def clear(self) -> None:
-        temporary = self.path.with_name(self.path.name + ".tmp")
-        temporary.write_text("")
-        os.replace(temporary, self.path)
-
-
-def _fsync_path(path: Path) -> None:
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
-    with contextlib.suppress(OSError):
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-
-
-def _apply_entries(writer: TableWriter, entries: Sequence[dict[str, Any]], table_id: str) -> int:
-    """Write journal entries into an open writer; returns how many applied."""
-    applied = 0
-    devices: dict[str, tuple[dict[str, Any], dict[str, np.ndarray]]] = {}
-    for entry in entries:
-        if entry.get("table_id") != table_id:
-            continue
-        if entry["kind"] == "run":
-            writer.write_run(entry["index"], entry["seed"], entry["metrics"], failed=entry["failed"])
-            applied += 1
-        elif entry["kind"] == "probe":
-            device_id = entry["device"]
-            if device_id not in devices:
-                stored = {k: v.astype(np.float64) for k, v in writer.device_values(device_id).items()}
-                devices[device_id] = (entry["description"], stored)
-            _, stored = devices[device_id]
-            rows = np.asarray(entry["rows"], dtype=np.int64)
-            for name, value in entry["values"].items():
-                if name not in stored:
-                    stored[name] = np.full(writer.indices.shape[0], np.nan)
-                stored[name][rows] = value
-            applied += 1
-    for device_id, (description, stored) in devices.items():
-        writer.write_device(device_id, description, stored)
-    return applied
-
-
-def checkpoint(out: Path, journal: Journal, table_id: str) -> int:
-    """Apply the journal to the table atomically; returns the entries applied."""
-    entries = journal.read()
-    if not entries:
-        if journal.path.exists() and journal.path.stat().st_size:
-            journal.clear()  # only torn fragments: nothing to keep
-        return 0
-    temporary = out.with_name(out.name + ".tmp")
-    shutil.copyfile(out, temporary)
-    try:
-        with TableWriter(temporary) as writer:
-            applied = _apply_entries(writer, entries, table_id)
-        _fsync_path(temporary)
-        os.replace(temporary, out)
-    finally:
-        temporary.unlink(missing_ok=True)
-    journal.clear()
-    return applied
-
-
 # --------------------------------------------------------------------- driver
 @dataclass
 class GenerateSummary:
@@ -255,6 +164,7 @@ class GenerateSummary:
 
 @contextlib.contextmanager
 def _exclusive(out: Path) -> Iterator[None]:
+    """Hold ``OUT.lock`` for the block: one generator writes a table at a time."""
     lock_path = out.with_name(out.name + ".lock")
     handle = open(lock_path, "a+")
     try:
@@ -268,6 +178,8 @@ def _exclusive(out: Path) -> Iterator[None]:
 
 
 def _open_or_create(out: Path, space: CellSpace, protocol: Protocol, dataset_info: dict[str, Any]) -> None:
+    """Create an empty table at ``out``, or check that the one there holds the same space,
+    model, protocol and dataset (resuming never mixes results of two recipes)."""
     from nasbench.nets.models import cost_arrays
 
     model = protocol.model_config()
@@ -292,7 +204,7 @@ def _open_or_create(out: Path, space: CellSpace, protocol: Protocol, dataset_inf
                 )
                 raise TableError(
                     f"{out} holds a table of another {key} (differs in: {', '.join(differing)}); "
-                    f"refusing to mix results: choose another --out"
+                    f"refusing to mix results: write to another file"
                 )
         return
     params, flops = cost_arrays(space, model)
@@ -310,6 +222,7 @@ def _open_or_create(out: Path, space: CellSpace, protocol: Protocol, dataset_inf
 
 
 def _progress(total: int, desc: str, enabled: bool) -> Any:
+    """A tqdm bar on stderr (disabled when ``enabled`` is false)."""
     from tqdm import tqdm
 
     return tqdm(
@@ -354,14 +267,11 @@ def generate(
         defaults = GENERATOR_DEFAULTS.get(protocol, {})
         limit = defaults.get("limit") if limit is None else limit
         probe_settings = defaults.get("probe") if probe_settings is None else probe_settings
-    if workers is not None and workers < 0:
-        raise ConfigError(f"--workers must be >= 0, got {workers}")
-    if limit is not None and limit < 0:
-        raise ConfigError(f"--limit must be >= 0, got {limit}")
+    workers = validate("generate", "workers", workers, Optional(Integer(0)))
+    limit = validate("generate", "limit", limit, Optional(Integer(0)))
     if shard is not None and not (isinstance(shard, tuple) and len(shard) == 2 and 0 <= shard[0] < shard[1]):
-        raise ConfigError(f"shard must be (i, n) with 0 <= i < n, got {shard!r}")
-    if checkpoint_seconds < 0:
-        raise ConfigError(f"--checkpoint-seconds must be >= 0, got {checkpoint_seconds}")
+        raise ConfigError(f"generate: shard must be (i, n) with 0 <= i < n, got {shard!r}")
+    checkpoint_seconds = validate("generate", "checkpoint_seconds", checkpoint_seconds, Real(0))
     data = recipe.load_data(data_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
     journal = Journal(target.with_name(target.name + ".journal"))
@@ -369,7 +279,9 @@ def generate(
         target.with_name(target.name + ".tmp").unlink(missing_ok=True)
         _open_or_create(target, cell_space, recipe, data.info)
         table_id = _table_id(cell_space.to_dict(), recipe.to_dict(), data.info)
-        checkpoint(target, journal, table_id)
+        replayed = checkpoint(target, journal, table_id)
+        if replayed:
+            logger.info("%s: replayed %d journal entries left by an interrupted run", target, replayed)
         table = open_table(target)
         chosen = select_classes(table.unique, limit, shard)
         row_of_class = {int(c): k for k, c in enumerate(table.unique)}
@@ -379,6 +291,15 @@ def generate(
             for k, s in enumerate(table.seeds)
             if table.run_status[row_of_class[int(c)], k] == STATUS_PENDING
         ]
+        selected_runs = int(chosen.shape[0]) * len(table.seeds)
+        logger.info(
+            "%s: %d classes selected; %d of their %d runs already recorded, %d to train",
+            target,
+            chosen.shape[0],
+            selected_runs - len(jobs),
+            selected_runs,
+            len(jobs),
+        )
         summary = GenerateSummary(
             out=str(target), classes_selected=int(chosen.shape[0]), runs_scheduled=len(jobs)
         )
@@ -401,12 +322,20 @@ def generate(
         try:
             for outcome in _execute(jobs, payload_base, workers, scheduler):
                 if isinstance(outcome, str):
+                    # reported to the caller through the summary (and ``log``): INFO, not a warning
+                    logger.info("%s (it stays pending)", outcome)
                     summary.runs_errored += 1
                     summary.errors.append(outcome)
                 else:
                     record(outcome)
                     summary.job_seconds += outcome.pop("job_seconds", 0.0)
                     if outcome["failed"]:
+                        logger.info(
+                            "run (arch %d, seed %d) recorded as failed: %s",
+                            outcome["index"],
+                            outcome["seed"],
+                            outcome["failed"],
+                        )
                         summary.runs_failed += 1
                     else:
                         summary.runs_done += 1
@@ -482,9 +411,10 @@ def _execute(
 
 
 def _job_error(payload: dict[str, Any], exc: BaseException) -> str:
+    """One line naming the job, the exception and where it was raised."""
     where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     place = f" ({Path(where.filename).name}:{where.lineno})" if where else ""
-    text = " ".join(str(exc).split())
+    text = one_line(exc)
     return f"job (arch {payload['index']}, seed {payload['seed']}) raised {type(exc).__name__}: {text}{place}"
 
 
@@ -514,9 +444,15 @@ def _run_probes(
     for device in available_devices():
         measured = f"{device.device_id}/latency_ms_b{settings['batch_sizes'][0]}"
         have = table.metric(measured) if measured in table.metric_names else None
-        for rows in groups.values():
-            if have is None or np.isnan(have[rows[0]]):
-                work.append((device, rows))
+        missing = [rows for rows in groups.values() if have is None or np.isnan(have[rows[0]])]
+        if len(missing) < len(groups):
+            logger.info(
+                "%s: %d of %d (class, cost) groups already measured, skipped",
+                device.device_id,
+                len(groups) - len(missing),
+                len(groups),
+            )
+        work.extend((device, rows) for rows in missing)
     summary.probes_scheduled = len(work)
     bar = _progress(len(work), "probe", progress)
     try:
@@ -546,109 +482,3 @@ def _run_probes(
             bar.update(1)
     finally:
         bar.close()
-
-
-# --------------------------------------------------------------------- merging shards
-def merge_tables(
-    out: str | os.PathLike[str],
-    inputs: Sequence[str | os.PathLike[str]],
-    *,
-    overwrite: bool = False,
-    dtype: str | dict[str, str] | None = None,
-) -> dict[str, int]:
-    """Combine tables of the same space, model, dataset and protocol (shards) into one.
-
-    A run recorded in several inputs is taken from the first that has it (its wall-clock
-    ``train_seconds`` differ between runs anyway); device rows likewise. ``dtype`` (a
-    type, or a mapping metric -> type such as :data:`~nasbench.core.table.COMPACT_DTYPES`)
-    rewrites the metrics in that storage type; None keeps the first input's.
-    """
-    if len(inputs) < 1:
-        raise ConfigError("merge needs at least one input table")
-    target = Path(out)
-    if target.exists() and not overwrite:
-        raise TableError(f"{target}: file exists (pass --overwrite to replace it)")
-    tables = [open_table(path) for path in inputs]
-    first = tables[0]
-    for other in tables[1:]:
-        for key in ("space", "model", "dataset", "protocol"):
-            a = first.space.to_dict() if key == "space" else getattr(first, key)
-            b = other.space.to_dict() if key == "space" else getattr(other, key)
-            if a != b:
-                raise TableError(
-                    f"{other.path} holds a table of another {key} than {first.path}; cannot merge"
-                )
-        if not (np.array_equal(first.indices, other.indices) and np.array_equal(first.seeds, other.seeds)):
-            raise TableError(
-                f"{other.path} covers other architectures or seeds than {first.path}; cannot merge"
-            )
-    status = first.run_status.copy()
-    messages = (
-        first.run_messages if first.run_messages is not None else np.full(status.shape, "", dtype=object)
-    ).astype(object)
-    values = {name: first.raw(name) for name in first.epoch_metrics}
-    overlapping = 0
-    for other in tables[1:]:
-        incoming = other.run_status != STATUS_PENDING
-        overlapping += int(np.sum(incoming & (status != STATUS_PENDING)))
-        take = incoming & (status == STATUS_PENDING)
-        for name in first.epoch_metrics:
-            values[name][take] = other.raw(name)[take]
-        if other.run_messages is not None:
-            messages[take] = other.run_messages[take]
-        status[take] = other.run_status[take]
-    temporary = target.with_name(target.name + ".tmp")
-    if dtype is None:
-        shutil.copyfile(first.path, temporary)
-    else:
-        TableWriter.create(
-            temporary,
-            space=first.space,
-            model=first.model,
-            dataset=first.dataset,
-            protocol=first.protocol,
-            seeds=first.seeds.tolist(),
-            num_epochs=first.num_epochs,
-            params=first.params,
-            flops=first.flops,
-            indices=None if first.num_archs == first.space.size else first.indices,
-            metrics=first.epoch_metrics,
-            dtype=dtype,
-            overwrite=True,
-            created=first.provenance.get("created"),
-            provenance=first.provenance,
-        ).close()
-    try:
-        with TableWriter(temporary) as writer:
-            for name, block in values.items():
-                writer.write_metric_block(name, block)
-            writer.write_status_block(status, messages)
-            for device_id in sorted({d for t in tables for d in t.devices}):
-                owners = [t for t in tables if device_id in t.devices]
-                merged: dict[str, np.ndarray] = {}
-                for table in owners:
-                    for name in table.metric_names:
-                        if not name.startswith(device_id + "/"):
-                            continue
-                        column = name.split("/", 1)[1]
-                        data = table.metric(name)
-                        if column not in merged:
-                            merged[column] = data.copy()
-                        else:
-                            gap = np.isnan(merged[column])
-                            merged[column][gap] = data[gap]
-                writer.write_device(device_id, owners[0].devices[device_id], merged)
-            provenance = dict(first.provenance)
-            provenance["merged_from"] = [Path(t.path).name for t in tables]
-            writer.set_attr("provenance", provenance)
-            if first.fidelity is not None and dtype is not None:
-                writer.set_attr("fidelity", first.fidelity)
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return {
-        "runs_done": int(np.sum(status == STATUS_DONE)),
-        "runs_failed": int(np.sum(status == STATUS_FAILED)),
-        "runs_pending": int(np.sum(status == STATUS_PENDING)),
-        "runs_in_several_inputs": overlapping,
-    }

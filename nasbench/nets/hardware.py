@@ -41,6 +41,7 @@ from torch.profiler import DeviceType, ProfilerActivity, profile
 
 from nasbench.core.errors import ConfigError
 from nasbench.core.space import ArchLike, CellSpace
+from nasbench.core.validation import Instance, check_choice, check_int, validate
 from nasbench.nets.models import MacroConfig, build_model, get_model_config
 
 __all__ = [
@@ -189,12 +190,12 @@ def probe(
     ``infer_peak_memory_mb`` (one forward at the largest batch size), in the order of
     :func:`probe_metric_names`. The network is built with weights from ``seed``.
     """
-    sizes = _check_batch_sizes(batch_sizes)
-    _check_int("train_batch_size", train_batch_size, minimum=1)
-    _check_int("warmup", warmup, minimum=0)
-    _check_int("repeats", repeats, minimum=1)
-    _check_int("seed", seed, minimum=0)
-    _check_device(device)
+    sizes = _check_batch_sizes("probe", batch_sizes)
+    check_int("probe", "train_batch_size", train_batch_size, 1)
+    check_int("probe", "warmup", warmup, 0)
+    check_int("probe", "repeats", repeats, 1)
+    check_int("probe", "seed", seed, 0)
+    _check_device("probe", device)
     macro = get_model_config(config)
     model = build_model(arch, macro, space, seed=seed)
     input_shape = (macro.input_channels, macro.resolution, macro.resolution)
@@ -228,10 +229,12 @@ def measure_latency_ms(
     by CUDA synchronisation on a GPU. The model is moved to the device and keeps its
     train/eval mode; on CPU torch's thread count is set for the call and then restored.
     """
-    shape = _check_input_shape(input_shape)
-    _check_int("batch_size", batch_size, minimum=1)
-    _check_int("warmup", warmup, minimum=0)
-    _check_int("repeats", repeats, minimum=1)
+    owner = "measure_latency_ms"
+    shape = _check_input_shape(owner, input_shape)
+    check_int(owner, "batch_size", batch_size, 1)
+    check_int(owner, "warmup", warmup, 0)
+    check_int(owner, "repeats", repeats, 1)
+    _check_device(owner, device)
     with _running_on(device):
         model.to(device.torch_device)
         inputs = _seeded_inputs(shape, batch_size, device)
@@ -271,10 +274,11 @@ def measure_peak_memory_mb(
     A training step runs on a copy, so the model's buffers and gradients stay untouched;
     the model itself is moved to the device.
     """
-    if mode not in MEMORY_MODES:
-        raise ConfigError(f"mode must be one of {', '.join(MEMORY_MODES)}, got {mode!r}")
-    shape = _check_input_shape(input_shape)
-    _check_int("batch_size", batch_size, minimum=1)
+    owner = "measure_peak_memory_mb"
+    check_choice(owner, "mode", mode, MEMORY_MODES)
+    shape = _check_input_shape(owner, input_shape)
+    check_int(owner, "batch_size", batch_size, 1)
+    _check_device(owner, device)
     with _running_on(device):
         model.to(device.torch_device)
         was_training = model.training
@@ -367,7 +371,6 @@ def _cuda_peak_bytes(step: Callable[[], None], device: Device) -> int:
 @contextmanager
 def _running_on(device: Device) -> Iterator[None]:
     """Set torch's intra-op thread count for a CPU device, restoring it afterwards."""
-    _check_device(device)
     if device.kind != "cpu":
         yield
         return
@@ -404,33 +407,27 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-def _check_device(device: Device) -> None:
-    if not isinstance(device, Device):
-        raise ConfigError(f"device must be a nasbench.nets.hardware.Device, got {type(device).__name__}")
+def _check_device(owner: str, device: Device) -> None:
+    """A :class:`Device` that works on this machine (CUDA available for a GPU)."""
+    validate(owner, "device", device, Instance((Device,), "a nasbench.nets.hardware.Device"))
     if device.kind == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {device.device_id} asked for, but CUDA is not available")
+        raise ConfigError(f"{owner}: device {device.device_id} asked for, but CUDA is not available")
 
 
-def _check_int(name: str, value: Any, *, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def _check_batch_sizes(batch_sizes: Sequence[int]) -> tuple[int, ...]:
+def _check_batch_sizes(owner: str, batch_sizes: Sequence[int]) -> tuple[int, ...]:
+    """Batch sizes as a tuple of distinct integers >= 1 (at least one)."""
     sizes = tuple(batch_sizes)
     if not sizes:
-        raise ConfigError("batch_sizes must name at least one batch size")
-    for size in sizes:
-        _check_int("every batch size", size, minimum=1)
+        raise ConfigError(f"{owner}: batch_sizes must name at least one batch size")
+    sizes = tuple(check_int(owner, f"batch_sizes[{k}]", size, 1) for k, size in enumerate(sizes))
     if len(set(sizes)) != len(sizes):
-        raise ConfigError(f"batch_sizes has repeats: {sizes}")
+        raise ConfigError(f"{owner}: batch_sizes has repeats: {sizes}")
     return sizes
 
 
-def _check_input_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
+def _check_input_shape(owner: str, input_shape: Sequence[int]) -> tuple[int, ...]:
+    """One example's shape as a non-empty tuple of integers >= 1."""
     shape = tuple(input_shape)
     if not shape:
-        raise ConfigError("input_shape must not be empty")
-    for extent in shape:
-        _check_int("every input_shape extent", extent, minimum=1)
-    return shape
+        raise ConfigError(f"{owner}: input_shape must not be empty")
+    return tuple(check_int(owner, f"input_shape[{k}]", extent, 1) for k, extent in enumerate(shape))

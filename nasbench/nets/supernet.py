@@ -216,10 +216,6 @@ class Supernet(nn.Module):
         """Every parameter except the architecture parameters ``alpha``."""
         return [p for name, p in self.named_parameters() if name != "alpha"]
 
-    def arch_parameters(self) -> list[nn.Parameter]:
-        """The architecture parameters, ``[alpha]``."""
-        return [self.alpha]
-
     def architecture_weights(self) -> torch.Tensor:
         """softmax(alpha) per edge, [num_edges, num_ops] (differentiable)."""
         return F.softmax(self.alpha, dim=-1)
@@ -386,7 +382,7 @@ def check_table_compatible(table: Any, space: CellSpace, protocol: Any) -> None:
     and network skeleton (:data:`PROTOCOL_MATCH_FIELDS`); its training recipe may differ.
 
     ``table`` is anything with the :class:`~nasbench.core.table.Table` attributes ``space``
-    (a CellSpace) and ``protocol`` (the protocol's dict).
+    (a CellSpace) and ``protocol`` (the protocol's dict): a table, or a benchmark's task.
     """
     from nasbench.nets.train import Protocol
 

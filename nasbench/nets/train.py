@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 
 from nasbench.core.errors import ConfigError
+from nasbench.core.schema import EPOCH_METRICS
 from nasbench.core.space import ArchLike, CellSpace, get_space
-from nasbench.core.table import EPOCH_METRICS
 
 __all__ = [
     "PROTOCOL_PRESETS",

@@ -39,6 +39,8 @@ from scipy import stats
 
 from nasbench.core.errors import ConfigError, MetricError
 from nasbench.core.table import STATUS_DONE, Table
+from nasbench.core.validation import check_choice, check_int
+from nasbench.prediction.registry import create_surrogate, get_surrogate_class
 
 __all__ = [
     "RANKING_METRICS",
@@ -170,8 +172,6 @@ def _draw(available: int, size: int, seed: int) -> np.ndarray:
 
 
 def _create(model: str, hyperparameters: Mapping[str, Any], seed: int, table: Table) -> Any:
-    from nasbench.prediction.surrogate import create_surrogate, get_surrogate_class
-
     cls = get_surrogate_class(model)
     if cls.kind not in ("architecture", "learning-curve"):
         raise ConfigError(
@@ -239,8 +239,7 @@ def evaluate_surrogate(
     over seeds per size, see :func:`summarise_rows`). ``progress`` is called with a short
     label after each fit.
     """
-    if train_target not in TRAIN_TARGETS:
-        raise ConfigError(f"train target must be one of {', '.join(TRAIN_TARGETS)}, got {train_target!r}")
+    check_choice("evaluate_surrogate", "train_target", train_target, TRAIN_TARGETS)
     seed_list = [int(s) for s in seeds]
     if not seed_list or any(s < 0 for s in seed_list):
         raise ConfigError(f"seeds must be non-negative integers, got {list(seeds)}")
@@ -315,8 +314,6 @@ def noise_comparison(
     """
     if len(table.seeds) < 2:
         raise MetricError(f"{table.path}: the comparison needs a table with at least two seeds")
-    from nasbench.prediction.surrogate import get_surrogate_class
-
     if get_surrogate_class(model).kind != "architecture":
         raise ConfigError(f"the seed comparison fits architecture surrogates; {model!r} is not one")
     targets = class_targets(table, metric, epoch)
@@ -403,7 +400,7 @@ def tune_surrogate(
     seed: int = 0,
     progress: Any = None,
 ) -> dict[str, Any]:
-    """Seeded random search over a surrogate's :attr:`~nasbench.prediction.surrogate.Surrogate.tuning_space`.
+    """Seeded random search over a surrogate's :attr:`~nasbench.prediction.base.Surrogate.tuning_space`.
 
     Configuration 0 is the surrogate's current defaults; the others are drawn from
     ``seed``. Each is fitted on ``train_size`` classes drawn with every one of ``seeds``
@@ -411,13 +408,10 @@ def tune_surrogate(
     reported afterwards are not the ones tuned on) and scored on the other classes.
     Returns the rows sorted by median Kendall tau (best first) and ``best``.
     """
-    from nasbench.prediction.surrogate import get_surrogate_class
-
     cls = get_surrogate_class(model)
     if not cls.tuning_space:
         raise ConfigError(f"surrogate {model!r} declares no tuning space")
-    if int(configs) < 1:
-        raise ConfigError(f"configs must be at least 1, got {configs}")
+    check_int("tune_surrogate", "configs", configs, low=1)
     rng = np.random.default_rng(seed)
     rows: list[dict[str, Any]] = []
     for number in range(int(configs)):

@@ -2,16 +2,23 @@
 
 A :class:`SurrogateModel` is fitted on a table that holds a (seeded random) sample of a
 space's classes: one surrogate per epoch for the validation accuracy, one for the final
-test accuracy and one for a run's core-seconds. Before the final fit on every measured
-class, a seeded hold-out split states its quality (:attr:`SurrogateModel.quality`), so
-nobody runs strategies on a surrogate without knowing how well it ranks.
+test accuracy and one for the run seconds of a class (training of every epoch plus the
+final evaluation, :func:`nasbench.core.cost.full_run_seconds`: what the tabular benchmark
+charges for a full run). Before the final fit on every measured class, a seeded hold-out
+split states its quality (:attr:`SurrogateModel.quality`), so nobody runs strategies on a
+surrogate without knowing how well it ranks.
 
 A :class:`SurrogateBenchmark` answers ``evaluate`` from the model under the rules of
 :class:`~nasbench.bench.benchmark.Benchmark` (simulated clock, continuation pays only the new
-epochs, test accuracy hidden). Noise is explicit, as NAS-Bench-301 made it: with
-``noise=True`` each class gets, per run seed, one standard-normal draw ``z`` and reads
-``mean + z * std`` at every epoch (the surrogates' spread, so a curve stays a curve); with
-``noise=False`` it reads the mean. Test accuracy (for regret) is always the noise-free mean.
+epochs, test accuracy hidden). The clock splits a class's predicted run seconds as the
+table it was fitted on does on average: ``eval_fraction`` of them is the evaluation (paid
+once per ``evaluate``), the rest training, spread evenly over the epochs; so a full run
+from scratch costs exactly the predicted run seconds, as on a table.
+
+Noise is explicit, as NAS-Bench-301 made it: with ``noise=True`` each class gets, per run
+seed, one standard-normal draw ``z`` and reads ``mean + z * std`` at every epoch (the
+surrogates' spread, so a curve stays a curve); with ``noise=False`` it reads the mean.
+Test accuracy (for regret) is always the noise-free mean.
 Losses are not modelled (NaN in :class:`~nasbench.bench.benchmark.Result`).
 
 Saved models are a directory: ``model.json`` (space, epochs, provenance, quality,
@@ -30,12 +37,16 @@ from typing import Any
 
 import numpy as np
 
-from nasbench.bench.benchmark import Benchmark, BenchmarkArrays, Budget, Constraint, _check_seed
+from nasbench.bench.benchmark import Benchmark, BenchmarkArrays, Budget, Constraint
+from nasbench.core.cost import full_run_seconds
 from nasbench.core.errors import ConfigError, TableError
-from nasbench.core.space import CellSpace
+from nasbench.core.space import MAX_ENUMERABLE_SIZE, CellSpace
 from nasbench.core.table import STATUS_DONE, Table
-from nasbench.generation.fidelity import run_core_seconds
+from nasbench.core.validation import Boolean, Optional, check_int, validate
 from nasbench.nets.models import MacroConfig, cost_arrays
+from nasbench.prediction.artifacts import ArtifactError, load_surrogate
+from nasbench.prediction.evaluation import ranking_metrics
+from nasbench.prediction.registry import create_surrogate, get_surrogate_class
 
 __all__ = [
     "MODEL_FORMAT",
@@ -46,10 +57,10 @@ __all__ = [
 ]
 
 MODEL_FORMAT = "nasbench-surrogate-benchmark"
-_MODEL_VERSION = 1
+#: 2: ``run_seconds`` is training plus the final evaluation and ``eval_fraction`` the share
+#: of one evaluation in it (version 1 predicted training plus an evaluation after every epoch).
+_MODEL_VERSION = 2
 _MANIFEST = "model.json"
-#: Spaces up to this size have every class predicted once per model (cached).
-_MAX_SPACE_SIZE = 2_000_000
 
 
 def _usable(table: Table) -> tuple[np.ndarray, np.ndarray]:
@@ -64,8 +75,17 @@ def _targets(table: Table, rows: np.ndarray) -> dict[str, np.ndarray]:
     val = table.raw("val_acc")[rows].astype(np.float64).mean(axis=1)  # [n, E]
     out = {f"val_acc_{e}": val[:, e] for e in range(val.shape[1])}
     out["test_acc"] = table.raw("test_acc")[rows, :, -1].astype(np.float64).mean(axis=1)
-    out["run_seconds"] = run_core_seconds(table)[rows].mean(axis=1)
+    out["run_seconds"] = full_run_seconds(table)[rows].mean(axis=1)
     return out
+
+
+def _eval_fraction(table: Table, rows: np.ndarray) -> float:
+    """The share of the final evaluation in the run seconds of the measured runs."""
+    run = full_run_seconds(table)[rows]
+    if "eval_seconds" not in table.epoch_metrics:
+        return 0.0
+    final_eval = np.nan_to_num(table.raw("eval_seconds")[rows, :, -1].astype(np.float64), nan=0.0)
+    return float(np.sum(final_eval) / max(float(np.sum(run)), 1e-12))
 
 
 class SurrogateModel:
@@ -89,7 +109,7 @@ class SurrogateModel:
         eval_fraction: float,
         checksum: str | None = None,
     ) -> None:
-        if space.size > _MAX_SPACE_SIZE:
+        if space.size > MAX_ENUMERABLE_SIZE:  # every class is predicted once per model (cached)
             raise ConfigError(
                 f"a surrogate benchmark predicts every class; {space.size} architectures is too many"
             )
@@ -159,7 +179,7 @@ class SurrogateModel:
         val = np.clip(val, 0.0, 100.0)
         run_seconds = np.maximum(predictions["run_seconds"][0], 0.0)
         per_epoch = run_seconds * (1.0 - self.eval_fraction) / self.num_epochs
-        eval_seconds = run_seconds * self.eval_fraction / self.num_epochs
+        eval_seconds = run_seconds * self.eval_fraction
         nan = np.full((num, self.num_epochs), np.nan)
         properties: dict[str, np.ndarray] = {}
         if self.macro is not None:
@@ -222,8 +242,6 @@ def _split_quality(
     seed: int,
     space: CellSpace,
 ) -> dict[str, Any]:
-    from nasbench.prediction.evaluation import ranking_metrics
-
     rng = np.random.default_rng(np.random.SeedSequence([seed, 17]))
     order = rng.permutation(indices.shape[0])
     held = max(3, round(holdout_fraction * indices.shape[0]))
@@ -257,11 +275,9 @@ def fit_surrogate_model(
     Spearman, R², MAE, precision@10 of final val accuracy, test accuracy and run
     seconds); then every target is refitted on all measured classes.
     """
-    from nasbench.prediction.surrogate import create_surrogate, get_surrogate_class
-
-    _check_seed(seed)
+    check_int("fit_surrogate_model", "seed", seed, low=0)
     if not 0.0 < holdout_fraction < 1.0:
-        raise ConfigError(f"holdout fraction must be in (0, 1), got {holdout_fraction!r}")
+        raise ConfigError(f"holdout_fraction must be in (0, 1), got {holdout_fraction!r}")
     cls = get_surrogate_class(model)
     if cls.kind != "architecture":
         raise ConfigError(f"a surrogate benchmark needs an architecture surrogate; {model!r} is {cls.kind!r}")
@@ -289,13 +305,6 @@ def fit_surrogate_model(
     for name, values in targets.items():
         surrogates[name] = create(name).fit(indices, values, space=table.space)
     quality["fit_seconds"] = time.perf_counter() - started
-    seconds = run_core_seconds(table)[rows]
-    eval_total = (
-        np.nansum(table.raw("eval_seconds")[rows].astype(np.float64), axis=2)
-        if "eval_seconds" in table.epoch_metrics
-        else np.zeros_like(seconds)
-    )
-    eval_fraction = float(np.sum(eval_total) / max(np.sum(seconds), 1e-12))
     source = {
         "table": table.path.name,
         "table_checksum": table.checksum,
@@ -315,15 +324,13 @@ def fit_surrogate_model(
         source=source,
         quality=quality,
         macro=macro,
-        eval_fraction=eval_fraction,
+        eval_fraction=_eval_fraction(table, rows),
     )
 
 
 def load_surrogate_model(directory: str | os.PathLike[str]) -> SurrogateModel:
     """Read a model written by :meth:`SurrogateModel.save`; a changed or missing part
     raises one :class:`~nasbench.core.errors.TableError`."""
-    from nasbench.prediction.surrogate import ArtifactError, load_surrogate
-
     folder = Path(directory)
     where = str(folder)
     manifest_path = folder / _MANIFEST
@@ -336,7 +343,10 @@ def load_surrogate_model(directory: str | os.PathLike[str]) -> SurrogateModel:
     if not isinstance(manifest, dict) or manifest.get("format") != MODEL_FORMAT:
         raise TableError(f"{where}: {_MANIFEST} is not a surrogate benchmark manifest")
     if manifest.get("version") != _MODEL_VERSION:
-        raise TableError(f"{where}: surrogate benchmark version {manifest.get('version')} is not supported")
+        raise TableError(
+            f"{where}: surrogate benchmark version {manifest.get('version')} is not supported "
+            f"(this nasbench reads version {_MODEL_VERSION}; fit the model again)"
+        )
     stored = manifest.pop("checksum", None)
     digest = hashlib.sha256()
     surrogates = {}
@@ -385,9 +395,8 @@ class SurrogateBenchmark(Benchmark):
         budget: Budget | None = None,
         constraint: Constraint | str | None = None,
     ) -> None:
-        _check_seed(seed)
-        if noise is not None and not isinstance(noise, bool):
-            raise ConfigError(f"noise must be True or False, got {noise!r}")
+        check_int("surrogate benchmark", "seed", seed, low=0)
+        validate("surrogate benchmark", "noise", noise, Optional(Boolean()))
         self.model = model if isinstance(model, SurrogateModel) else load_surrogate_model(model)
         self.noise = bool(noise)
         label = str(self.model.path) if self.model.path is not None else "surrogate model"

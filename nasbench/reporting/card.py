@@ -1,29 +1,36 @@
 """A table's data card: what it holds, how it was made, what it cost and how much to trust it.
 
 Everything on the card is read from the table itself (its attributes and arrays), so the
-card of a table can always be regenerated and never disagrees with it.
+card of a table can always be regenerated and never disagrees with it. The table is any
+object with the read API of :class:`nasbench.core.table.Table` (an open table, or a
+stand-in); this module opens no file itself.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nasbench.core.table import STATUS_DONE, STATUS_FAILED, Table
-from nasbench.generation.fidelity import run_core_seconds
+from nasbench.core.cost import generation_seconds
+from nasbench.core.schema import STATUS_DONE, STATUS_FAILED, STATUS_PENDING
+from nasbench.reporting import markdown
+from nasbench.reporting.markdown import number
+
+if TYPE_CHECKING:
+    from nasbench.core.table import Table
 
 __all__ = ["data_card"]
 
 
-def _rows(pairs: list[tuple[str, Any]]) -> list[str]:
-    lines = ["| | |", "|---|---|"]
-    for key, value in pairs:
-        text = json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else str(value)
-        escaped = text.replace("|", r"\|")
-        lines.append(f"| {key} | {escaped} |")
-    return lines
+def _key_values(pairs: list[tuple[str, Any]]) -> str:
+    """A two-column key/value table with an empty header; dicts and lists as JSON."""
+    rows = [
+        (key, json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else str(value))
+        for key, value in pairs
+    ]
+    return markdown.table(("", ""), rows)
 
 
 def _range(values: np.ndarray, digits: int = 3) -> str:
@@ -34,7 +41,8 @@ def _range(values: np.ndarray, digits: int = 3) -> str:
 
 
 def data_card(table: Table, *, title: str | None = None, command: str | None = None) -> str:
-    """Markdown data card of ``table``; ``command`` is the exact command that regenerates it."""
+    """Markdown data card of ``table`` (an open table or any object with its read API);
+    ``command`` is the exact command that regenerates it."""
     status = table.run_status
     done, failed = int(np.sum(status == STATUS_DONE)), int(np.sum(status == STATUS_FAILED))
     dataset, protocol, provenance = table.dataset, table.protocol, table.provenance
@@ -47,64 +55,73 @@ def data_card(table: Table, *, title: str | None = None, command: str | None = N
         f"{failed:,} failed, {status.size - done - failed:,} pending. Checksum `{table.checksum}`."
     )
     lines += ["", "**Protocol**", ""]
-    lines += _rows(sorted(protocol.items()))
+    lines.append(_key_values(sorted(protocol.items())))
     lines += ["", "**Data and splits**", ""]
     source = dataset.get("source", {})
     official = dataset.get("official_train_size")
-    lines += _rows(
-        [
-            ("dataset", dataset.get("name")),
-            (
-                "training images",
-                f"{dataset.get('train_size')} drawn from the official {official}-image training set "
-                f"(split seed {dataset.get('split_seed')})",
-            ),
-            ("validation images", f"{dataset.get('val_size')}, held out of the official training set"),
-            ("test images", f"{dataset.get('test_size')}, the official test set"),
-            ("resolution", f"{dataset.get('resolution')} px (native {dataset.get('native_resolution')} px)"),
-            ("normalisation", dataset.get("normalisation")),
-            ("source files (sha256)", source.get("files", {})),
-        ]
+    lines.append(
+        _key_values(
+            [
+                ("dataset", dataset.get("name")),
+                (
+                    "training images",
+                    f"{dataset.get('train_size')} drawn from the official {official}-image training set "
+                    f"(split seed {dataset.get('split_seed')})",
+                ),
+                ("validation images", f"{dataset.get('val_size')}, held out of the official training set"),
+                ("test images", f"{dataset.get('test_size')}, the official test set"),
+                (
+                    "resolution",
+                    f"{dataset.get('resolution')} px (native {dataset.get('native_resolution')} px)",
+                ),
+                ("normalisation", dataset.get("normalisation")),
+                ("source files (sha256)", source.get("files", {})),
+            ]
+        )
     )
-    measured = status != 0
+    measured = status != STATUS_PENDING
     train = np.nansum(table.raw("train_seconds").astype(np.float64), axis=2)
-    run_seconds = run_core_seconds(table)
+    run_seconds = generation_seconds(table)
     lines += ["", "**Cost of generation**", ""]
     if measured.any():
         per_run = run_seconds[measured]
-        lines += _rows(
-            [
-                ("training and evaluation, all runs", f"{per_run.sum() / 3600:.2f} CPU core-hours"),
-                ("training only", f"{train[measured].sum() / 3600:.2f} CPU core-hours"),
-                (
-                    "one run (train + eval), mean / median",
-                    f"{per_run.mean():.2f} / {np.median(per_run):.2f} core-seconds",
-                ),
-            ]
+        lines.append(
+            _key_values(
+                [
+                    ("training and evaluation, all runs", f"{per_run.sum() / 3600:.2f} CPU core-hours"),
+                    ("training only", f"{train[measured].sum() / 3600:.2f} CPU core-hours"),
+                    (
+                        "one run (train + eval), mean / median",
+                        f"{per_run.mean():.2f} / {np.median(per_run):.2f} core-seconds",
+                    ),
+                ]
+            )
         )
     else:
         lines.append("No run recorded yet.")
     lines += ["", "**Fidelity** (agreement between seeds over every class trained with all of them)", ""]
     fidelity = table.fidelity
     if fidelity:
-        nan = float("nan")
-        epochs = ", ".join(f"{v:.3f}" for v in fidelity.get("epoch_spearman_to_final", []))
+        epochs = ", ".join(number(v, 3) for v in fidelity.get("epoch_spearman_to_final", []))
         pairs = [
             ("classes", fidelity.get("archs")),
-            ("seed-to-seed Spearman, final val accuracy", f"{fidelity.get('spearman', nan):.3f}"),
-            ("seed-to-seed Kendall τ", f"{fidelity.get('kendall_tau', nan):.3f}"),
-            ("mean absolute seed difference", f"{fidelity.get('mean_abs_seed_difference_pct', nan):.3f} %"),
+            ("seed-to-seed Spearman, final val accuracy", number(fidelity.get("spearman"), 3)),
+            ("seed-to-seed Kendall τ", number(fidelity.get("kendall_tau"), 3)),
+            (
+                "mean absolute seed difference",
+                number(fidelity.get("mean_abs_seed_difference_pct"), 3, suffix=" %"),
+            ),
             (
                 "spread between architectures (sd of seed means)",
-                f"{fidelity.get('between_arch_sd_pct', nan):.3f} %",
+                number(fidelity.get("between_arch_sd_pct"), 3, suffix=" %"),
             ),
             ("Spearman of each epoch with the final one", epochs),
             (
                 "seed-mean Spearman, Spearman-Brown estimate",
-                f"{fidelity.get('seed_mean_spearman_estimate', nan):.3f}",
+                number(fidelity.get("seed_mean_spearman_estimate"), 3),
             ),
         ]
-        lines += _rows(pairs)
+        lines.append(_key_values(pairs))
     else:
         lines.append("Not measured yet (`nasbench fidelity`).")
     lines += ["", "**What it holds**", ""]
@@ -121,7 +138,7 @@ def data_card(table: Table, *, title: str | None = None, command: str | None = N
         if best >= 0:
             arch = table.space.from_index(int(table.unique[best]))
             pairs.append(("best class by test accuracy", f"`{arch}` ({test[best]:.2f} %)"))
-        lines += _rows(pairs)
+        lines.append(_key_values(pairs))
     lines += ["", "**Devices** (latency and peak memory, one network per distinct class and cost)", ""]
     if table.devices:
         for device_id, description in table.devices.items():
@@ -131,7 +148,7 @@ def data_card(table: Table, *, title: str | None = None, command: str | None = N
     else:
         lines.append("None measured.")
     lines += ["", "**Provenance**", ""]
-    lines += _rows(sorted(provenance.items()))
+    lines.append(_key_values(sorted(provenance.items())))
     if command:
         lines += ["", "**Regenerate**", "", "```sh", command.strip(), "```"]
     return "\n".join(lines) + "\n"

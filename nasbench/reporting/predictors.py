@@ -3,7 +3,8 @@ eval``, ``surrogate tune``, ``surrogate weight-sharing`` and ``proxies`` print.
 
 It only formats what the studies measured; every figure comes from a file given to it,
 except the reference Spearman correlations of three proxies on NAS-Bench-201 CIFAR-10,
-quoted in a column labelled as such.
+quoted in a column labelled as such. Tables and numbers are written by
+:mod:`nasbench.reporting.markdown`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from nasbench.core.errors import ConfigError
+from nasbench.reporting.markdown import as_float, number, table
 
 __all__ = ["PUBLISHED_PROXY_SPEARMAN", "load_study", "predictor_report", "study_kind"]
 
@@ -62,29 +64,10 @@ def load_study(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
-def _float(value: Any) -> float:
-    """``value`` as a float; NaN when it is missing or not a number."""
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
 def _best_first(value: Any) -> tuple[bool, float]:
     """Sort key: highest number first, missing values last."""
-    number = _float(value)
-    return math.isnan(number), -number
-
-
-def _number(value: Any, digits: int = 3) -> str:
-    number = _float(value)
-    return "-" if math.isnan(number) else f"{number:.{digits}f}"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines
+    figure = as_float(value)
+    return math.isnan(figure), -figure
 
 
 def _eval_section(studies: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -106,19 +89,19 @@ def _eval_section(studies: Sequence[Mapping[str, Any]]) -> list[str]:
                     str(study["model"]),
                     str(entry.get("train_size")),
                     str(entry.get("runs")),
-                    _number(entry.get("kendall_tau")),
-                    _number(entry.get("sparse_kendall_tau")),
-                    _number(entry.get("spearman")),
-                    _number(entry.get("r2")),
-                    _number(entry.get("mae"), 2),
-                    _number(entry.get("precision_at_10"), 2),
-                    _number(entry.get("precision_at_50"), 2),
-                    _number(entry.get("kendall_tau_top10pct")),
-                    _number(entry.get("fit_seconds"), 2),
-                    _number(entry.get("predict_all_ms"), 1),
+                    number(entry.get("kendall_tau"), 3),
+                    number(entry.get("sparse_kendall_tau"), 3),
+                    number(entry.get("spearman"), 3),
+                    number(entry.get("r2"), 3),
+                    number(entry.get("mae"), 2),
+                    number(entry.get("precision_at_10"), 2),
+                    number(entry.get("precision_at_50"), 2),
+                    number(entry.get("kendall_tau_top10pct"), 3),
+                    number(entry.get("fit_seconds"), 2),
+                    number(entry.get("predict_all_ms"), 1),
                 ]
             )
-    lines += _table(header, rows)
+    lines.append(table(header, rows))
     noise = [study for study in studies if isinstance(study.get("noise_comparison"), Mapping)]
     if noise:
         lines += [
@@ -140,12 +123,12 @@ def _eval_section(studies: Sequence[Mapping[str, Any]]) -> list[str]:
                         str(comparison["model"]),
                         str(comparison["train_size"]),
                         key.replace("_", " "),
-                        _number(values.get("kendall_tau")),
-                        _number(values.get("spearman")),
-                        _number(values.get("mae"), 2),
+                        number(values.get("kendall_tau"), 3),
+                        number(values.get("spearman"), 3),
+                        number(values.get("mae"), 2),
                     ]
                 )
-        lines += _table(["model", "train", "comparison", "Kendall τ", "Spearman", "MAE %"], rows)
+        lines.append(table(["model", "train", "comparison", "Kendall τ", "Spearman", "MAE %"], rows))
     return lines
 
 
@@ -163,14 +146,14 @@ def _tune_section(studies: Sequence[Mapping[str, Any]], top: int = 5) -> list[st
         rows = [
             [
                 str(row["config"]),
-                _number(row["kendall_tau"]),
-                _number(row["spearman"]),
-                _number(row.get("fit_seconds"), 2),
+                number(row["kendall_tau"], 3),
+                number(row["spearman"], 3),
+                number(row.get("fit_seconds"), 2),
                 ", ".join(f"{k}={_short(v)}" for k, v in row["hyperparameters"].items()) or "(defaults)",
             ]
             for row in shown
         ]
-        lines += _table(["config", "Kendall τ", "Spearman", "fit s", "hyperparameters"], rows)
+        lines.append(table(["config", "Kendall τ", "Spearman", "fit s", "hyperparameters"], rows))
         lines.append("")
     return lines[:-1]
 
@@ -188,25 +171,25 @@ def _proxies_section(studies: Sequence[Mapping[str, Any]]) -> list[str]:
         if "wall_seconds" in study:
             lines += [
                 f"Every one of {study.get('classes', '?')} classes scored by {len(metrics)} proxies at "
-                f"initialisation in {_number(study['wall_seconds'], 1)} s wall "
+                f"initialisation in {number(study['wall_seconds'], 1)} s wall "
                 f"({study.get('workers', '?')} worker processes).",
                 "",
             ]
         rows = [
             [
                 name,
-                _number(values.get("spearman")),
-                _number(values.get("kendall_tau")),
-                _number(values.get("precision_at_10"), 2),
-                _number(values.get("precision_at_50"), 2),
-                _number(values.get("kendall_tau_top10pct")),
-                _number(PUBLISHED_PROXY_SPEARMAN.get(name), 2),
+                number(values.get("spearman"), 3),
+                number(values.get("kendall_tau"), 3),
+                number(values.get("precision_at_10"), 2),
+                number(values.get("precision_at_50"), 2),
+                number(values.get("kendall_tau_top10pct"), 3),
+                number(PUBLISHED_PROXY_SPEARMAN.get(name), 2),
             ]
             for name, values in sorted(metrics.items(), key=lambda item: _best_first(item[1].get("spearman")))
         ]
         header = ["proxy", "Spearman", "Kendall τ", "P@10", "P@50", "τ top 10 %",
                   "reference Spearman (NB201 CIFAR-10)"]  # fmt: skip
-        lines += _table(header, rows)
+        lines.append(table(header, rows))
         lines.append("")
     return lines[:-1]
 
@@ -227,19 +210,19 @@ def _weight_sharing_section(studies: Sequence[Mapping[str, Any]]) -> list[str]:
                 str(row["epochs"]),
                 str(row["seed"]),
                 str(row["bn_mode"]),
-                _number(row.get("kendall_tau")),
-                _number(row.get("spearman")),
-                _number(row.get("precision_at_10"), 2),
-                _number(row.get("precision_at_50"), 2),
-                _number(row.get("kendall_tau_top10pct")),
-                _number(row.get("fit_seconds"), 1),
-                _number(row.get("score_seconds"), 1),
+                number(row.get("kendall_tau"), 3),
+                number(row.get("spearman"), 3),
+                number(row.get("precision_at_10"), 2),
+                number(row.get("precision_at_50"), 2),
+                number(row.get("kendall_tau_top10pct"), 3),
+                number(row.get("fit_seconds"), 1),
+                number(row.get("score_seconds"), 1),
             ]
             for row in study["rows"]
         ]
         header = ["epochs", "seed", "BN", "Kendall τ", "Spearman", "P@10", "P@50", "τ top 10 %",
                   "train s", "score-all s"]  # fmt: skip
-        lines += _table(header, rows)
+        lines.append(table(header, rows))
         lines.append("")
     return lines[:-1]
 

@@ -1,8 +1,10 @@
-"""The main job: the standard comparison on the shipped default table, as a leaderboard.
+"""The main job: the standard comparison of the built-in strategies on the shipped table.
 
-Every built-in strategy runs for ``seeds`` seeds under one budget of simulated seconds
-(``budget_runs`` times the mean cost of one full training run of the table, so the budget
-means the same on any table), then the report is written.
+Every built-in black-box strategy runs for ``seeds`` seeds under one budget of simulated
+seconds: ``budget_runs`` times the mean cost of one full training run of the table
+(:func:`nasbench.core.cost.mean_run_seconds`), so the budget means the same on any
+table. :func:`run_demo` runs the comparison and returns its summary; the leaderboard is
+written from its results directory by the reporting layer (``nasbench demo`` does both).
 """
 
 from __future__ import annotations
@@ -11,32 +13,48 @@ import os
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 from nasbench.bench.benchmark import Budget
+from nasbench.core.cost import mean_run_seconds
 from nasbench.core.errors import ConfigError, TableError
 from nasbench.core.table import open_table
+from nasbench.core.validation import check_float, check_int
+from nasbench.search.runner import compare
 from nasbench.search.strategy import ENTRY_POINT_GROUP
 
-__all__ = ["DEFAULT_TABLE", "builtin_strategies", "default_table", "full_run_seconds", "run_demo"]
+__all__ = [
+    "DEFAULT_TABLE",
+    "TABLES_ENVIRONMENT_VARIABLE",
+    "DemoSummary",
+    "builtin_strategies",
+    "default_table",
+    "run_demo",
+]
 
 #: File name of the shipped default table in ``tables/``.
 DEFAULT_TABLE = "nb201-fmnist-cpu.h5"
+#: Environment variable naming a folder that holds the shipped tables.
+TABLES_ENVIRONMENT_VARIABLE = "NASBENCH_TABLES"
+#: Entry points of this package's own one-shot strategies (left out of the demo).
+_ONE_SHOT_MODULE = "nasbench.strategies.oneshot:"
 
 
 def default_table() -> Path:
-    """The shipped default table: ``tables/`` of the working directory, else of the checkout
-    this package was installed from."""
-    candidates = [
-        Path("tables") / DEFAULT_TABLE,
-        Path(__file__).resolve().parents[1] / "tables" / DEFAULT_TABLE,
-    ]
+    """The shipped default table :data:`DEFAULT_TABLE`: in ``./tables/`` (a checkout's
+    working directory), else in the folder the environment variable ``NASBENCH_TABLES``
+    names (for an installed package, whose wheel ships no tables). A TableError saying
+    how to pass a table otherwise."""
+    candidates = [Path("tables") / DEFAULT_TABLE]
+    folder = os.environ.get(TABLES_ENVIRONMENT_VARIABLE)
+    if folder:
+        candidates.append(Path(folder) / DEFAULT_TABLE)
     for path in candidates:
         if path.is_file():
             return path
-    raise TableError(f"the shipped default table tables/{DEFAULT_TABLE} is missing; pass --table PATH")
+    raise TableError(
+        f"the default table {DEFAULT_TABLE} is neither in ./tables/ nor in ${TABLES_ENVIRONMENT_VARIABLE}"
+        f" ({folder or 'not set'}); pass table=PATH or set {TABLES_ENVIRONMENT_VARIABLE} to its folder"
+    )
 
 
 def builtin_strategies() -> list[str]:
@@ -45,31 +63,20 @@ def builtin_strategies() -> list[str]:
     names = []
     for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
         builtin = entry.value.startswith("nasbench.strategies.")
-        if builtin and not entry.value.startswith("nasbench.strategies.oneshot:"):
+        if builtin and not entry.value.startswith(_ONE_SHOT_MODULE):
             names.append(entry.name)
     return sorted(set(names))
 
 
-def full_run_seconds(table: Any) -> float:
-    """Mean simulated seconds of one full training run (all epochs, one final evaluation)."""
-    train = np.nansum(table.raw("train_seconds").astype(np.float64), axis=2)
-    cost = train
-    if "eval_seconds" in table.epoch_metrics:
-        cost = train + np.nan_to_num(table.raw("eval_seconds")[:, :, -1].astype(np.float64))
-    recorded = table.run_status != 0
-    return float(np.mean(cost[recorded]))
-
-
 @dataclass
 class DemoSummary:
-    """What :func:`run_demo` wrote."""
+    """What :func:`run_demo` compared and where the results are."""
 
     table: str
     strategies: list[str]
     seeds: int
     budget_seconds: float
     results: str
-    report_files: list[str]
     compare_wall_seconds: float
     runs_failed: int
 
@@ -77,7 +84,6 @@ class DemoSummary:
 def run_demo(
     *,
     table: str | os.PathLike[str] | None = None,
-    out: str | os.PathLike[str] = "reports/leaderboard",
     results: str | os.PathLike[str] = "build/leaderboard-results",
     seeds: int = 10,
     budget_runs: float = 100.0,
@@ -85,16 +91,13 @@ def run_demo(
     workers: int = 2,
     progress: bool = True,
 ) -> DemoSummary:
-    """Compare the built-in strategies on ``table`` (default: the shipped one) and write the
-    leaderboard ``out``.html / ``out``.md; the raw results go to ``results`` (replaced)."""
-    from nasbench.reporting.leaderboard import write_report
-    from nasbench.search.runner import compare
-
-    if isinstance(budget_runs, bool) or not isinstance(budget_runs, (int, float)) or not budget_runs > 0:
-        raise ConfigError(f"budget runs must be a positive number, got {budget_runs!r}")
+    """Compare the built-in strategies (or ``strategies``) on ``table`` (default:
+    :func:`default_table`) for ``seeds`` seeds, each run under ``budget_runs`` mean full
+    runs of simulated seconds; the results directory ``results`` is replaced."""
+    check_int("demo", "seeds", seeds, low=1)
+    check_float("demo", "budget_runs", budget_runs, 0.0, low_open=True)
     path = Path(table) if table is not None else default_table()
-    opened = open_table(path)
-    seconds = round(budget_runs * full_run_seconds(opened), 1)
+    seconds = round(budget_runs * mean_run_seconds(open_table(path)), 1)
     names = strategies if strategies is not None else builtin_strategies()
     if not names:
         raise ConfigError("no built-in strategies are registered (is the package installed?)")
@@ -108,14 +111,12 @@ def run_demo(
         overwrite=True,
         progress=progress,
     )
-    files = write_report(results, out)
     return DemoSummary(
         table=str(path),
         strategies=list(summary.strategies),
         seeds=seeds,
         budget_seconds=seconds,
         results=str(results),
-        report_files=[str(f) for f in files],
         compare_wall_seconds=summary.wall_seconds,
         runs_failed=summary.runs_failed,
     )

@@ -2,9 +2,12 @@
 
 A strategy decides which architecture (and, for multi-fidelity ones, how many epochs) to
 try next: :meth:`Strategy.ask` proposes a :class:`Trial`, :meth:`Strategy.tell` hands back
-its :class:`~nasbench.bench.benchmark.Result`. :meth:`Strategy.run` is the loop on top. A
-strategy never opens a table: it sees the :class:`~nasbench.bench.benchmark.Task` (space,
-epochs, free properties such as latency) and the results of its own evaluations.
+its :class:`~nasbench.bench.benchmark.Result`. :meth:`Strategy.run` is the loop on top, and
+the one contract every kind shares: ``run(benchmark, budget) -> benchmark``. (One-shot
+strategies, :class:`~nasbench.search.oneshot.OneShotStrategy`, override it: they train a
+supernet for real and are charged its CPU seconds.) A strategy never opens a table: it
+sees the :class:`~nasbench.bench.benchmark.Task` (space, epochs, free properties such as
+latency, the training protocol) and the results of its own evaluations.
 
 Strategies are found by name. Built-ins and third-party packages both register through
 the entry-point group ``nasbench.strategies``::
@@ -19,19 +22,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from nasbench.bench.benchmark import Benchmark, Budget, BudgetExhausted, Constraint, Result, Task
-from nasbench.core.errors import ConfigError, NasbenchError
-from nasbench.core.registry import Registry, installed_entry_points, signature_defaults
+from nasbench.bench.benchmark import Benchmark, Budget, Constraint, Result, Task
+from nasbench.bench.results import ONE_SHOT_KIND
+from nasbench.core.errors import ConfigError
+from nasbench.core.params import ParamsMixin
+from nasbench.core.registry import Registry
+from nasbench.core.signals import BudgetExhausted, SearchFinished
 from nasbench.core.space import Architecture
 from nasbench.core.table import Table
+from nasbench.core.validation import check_choice, check_float, check_int
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "ONE_SHOT_KIND",
     "STRATEGY_KINDS",
     "SearchFinished",
     "Strategy",
@@ -55,12 +62,9 @@ ENTRY_POINT_GROUP = "nasbench.strategies"
 
 #: black-box: full training runs only; multi-fidelity: asks for epochs too;
 #: multi-objective: trades accuracy against a free property (latency, memory);
-#: constrained: best accuracy under a limit on a free property.
-STRATEGY_KINDS = ("black-box", "multi-fidelity", "multi-objective", "constrained")
-
-
-class SearchFinished(NasbenchError):
-    """Raised by :meth:`Strategy.ask` when a strategy has nothing left to propose."""
+#: constrained: best accuracy under a limit on a free property;
+#: one-shot: trains a weight-sharing supernet for real and returns one architecture.
+STRATEGY_KINDS = ("black-box", "multi-fidelity", "multi-objective", "constrained", ONE_SHOT_KIND)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,18 +79,22 @@ class Trial:
         return task.space.from_index(self.index)
 
 
-class Strategy:
+class Strategy(ParamsMixin):
     """Base class of search strategies.
 
     Contract:
 
     - ``__init__`` takes the hyperparameters as keyword arguments with defaults, plus
       ``seed``; it stores them unchanged under the same names and validates them
-      (:class:`~nasbench.core.errors.ConfigError` naming the hyperparameter on bad values).
+      (:class:`~nasbench.core.errors.ConfigError` naming the hyperparameter on bad values;
+      :func:`~nasbench.core.validation.check_int` and friends say it in one line).
+      ``get_params``, ``set_params``, ``clone`` and the repr follow from that signature
+      (:class:`~nasbench.core.params.ParamsMixin`; ``seed`` is not a hyperparameter).
     - :meth:`setup` is called once per run with the task, before the first ``ask``;
       it makes ``self.rng`` from ``seed``. Every random choice uses ``self.rng``.
-    - :meth:`ask` returns the next :class:`Trial` (or raises :class:`SearchFinished`);
-      :meth:`tell` receives every trial's result, in order.
+    - :meth:`ask` returns the next :class:`Trial` (or raises
+      :class:`~nasbench.core.signals.SearchFinished`); :meth:`tell` receives every trial's
+      result, in order.
     - A strategy decides from the task and its results only, never from test metrics.
 
     Subclasses set ``kind`` (one of :data:`STRATEGY_KINDS`) and override :meth:`ask`,
@@ -95,6 +103,7 @@ class Strategy:
 
     kind: ClassVar[str] = "black-box"
     name: ClassVar[str] = ""
+    _params_left_out: ClassVar[tuple[str, ...]] = ("seed",)
 
     def __init__(self, *, seed: int = 0) -> None:
         self.seed = seed
@@ -111,7 +120,7 @@ class Strategy:
         """Hook: per-run state (populations, models). Does nothing by default."""
 
     def ask(self) -> Trial:
-        """The next trial to evaluate. Every strategy overrides this."""
+        """The next trial to evaluate. Every ask/tell strategy overrides this."""
         raise NotImplementedError(f"{type(self).__name__} does not implement ask()")
 
     def tell(self, trial: Trial, result: Result) -> None:
@@ -127,9 +136,20 @@ class Strategy:
         ``multi-objective`` strategy minimises besides maximising accuracy. None otherwise."""
         return None
 
-    # ----------------------------------------------------------------- helpers
+    def run_record(self) -> dict[str, Any] | None:
+        """Hook: what the last :meth:`run` recorded beyond the benchmark's trajectory, for
+        the runner's result files. None by default; a one-shot strategy returns
+        ``search_seconds``, ``epochs`` (rows of ``nasbench.bench.results.ONE_SHOT_COLUMNS``
+        after ``seed``) and ``weights`` (rows of ``ARCHITECTURE_WEIGHT_COLUMNS`` after ``seed``)."""
+        return None
+
+    # ----------------------------------------------------------------- the run contract
     def run(self, benchmark: Benchmark, budget: Budget | None = None) -> Benchmark:
-        """Ask, evaluate and tell until the budget is spent or the strategy finishes."""
+        """Ask, evaluate and tell until the budget is spent or the strategy finishes.
+
+        ``budget`` replaces the benchmark's own; one of them is needed. Returns the
+        benchmark, which holds the run's trajectory.
+        """
         if budget is not None:
             benchmark.budget = budget
         if benchmark.budget is None:
@@ -147,19 +167,6 @@ class Strategy:
             self.tell(trial, result)
         return benchmark
 
-    @classmethod
-    def hyperparameters(cls) -> dict[str, Any]:
-        """Hyperparameter names and defaults, from ``__init__``'s signature (``seed`` excluded)."""
-        return signature_defaults(cls, skip=("seed",))
-
-    def get_params(self) -> dict[str, Any]:
-        """Current hyperparameters (scikit-learn style), ``seed`` excluded."""
-        return {name: getattr(self, name) for name in self.hyperparameters()}
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({params}{', ' if params else ''}seed={self.seed!r})"
-
 
 def run_strategy(
     strategy: Strategy, table: Table | str | Benchmark, *, seed: int, budget: Budget
@@ -174,84 +181,13 @@ def run_strategy(
     return strategy.run(benchmark, budget)
 
 
-# --------------------------------------------------------------------- validation helpers
-def _label(strategy: Strategy | str) -> str:
-    return strategy if isinstance(strategy, str) else (type(strategy).name or type(strategy).__name__)
-
-
-def check_int(
-    strategy: Strategy | str, name: str, value: Any, low: int | None = None, high: int | None = None
-) -> int:
-    """Validate an integer hyperparameter; ConfigError naming it otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ConfigError(f"{_label(strategy)}: {name} must be an integer, got {value!r}")
-    if (low is not None and value < low) or (high is not None and value > high):
-        bounds = f">= {low}" if high is None else (f"<= {high}" if low is None else f"in {low}..{high}")
-        raise ConfigError(f"{_label(strategy)}: {name} must be {bounds}, got {value!r}")
-    return int(value)
-
-
-def check_float(
-    strategy: Strategy | str,
-    name: str,
-    value: Any,
-    low: float | None = None,
-    high: float | None = None,
-    *,
-    low_open: bool = False,
-) -> float:
-    """Validate a real hyperparameter in [low, high] (or (low, high] with ``low_open``)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise ConfigError(f"{_label(strategy)}: {name} must be a number, got {value!r}")
-    number = float(value)
-    if (
-        number != number
-        or (low is not None and (number < low or (low_open and number == low)))
-        or (high is not None and number > high)
-    ):
-        if low is None and high is None:
-            bounds = "a finite number"
-        elif high is None:
-            bounds = f"{'>' if low_open else '>='} {low}"
-        elif low is None:
-            bounds = f"<= {high}"
-        else:
-            bounds = f"in {'(' if low_open else '['}{low}, {high}]"
-        raise ConfigError(f"{_label(strategy)}: {name} must be {bounds}, got {value!r}")
-    return number
-
-
-def check_choice(strategy: Strategy | str, name: str, value: Any, choices: tuple[str, ...]) -> str:
-    """Validate a categorical hyperparameter."""
-    if value not in choices:
-        raise ConfigError(
-            f"{_label(strategy)}: {name} must be one of {', '.join(map(repr, choices))}, got {value!r}"
-        )
-    return str(value)
-
-
 # --------------------------------------------------------------------- registry
 S = TypeVar("S", bound=type[Strategy])
 
-_REGISTERED: dict[str, type[Strategy]] = {}
-_PLUGIN_ERRORS: dict[str, str] = {}
-
-
-def _entry_points() -> dict[str, metadata.EntryPoint]:
-    return installed_entry_points(ENTRY_POINT_GROUP)
-
-
-#: The strategy registry. Its state stays in the module attributes above, read at every
-#: call (tests swap them); :meth:`~nasbench.core.registry.Registry.allow` adds a base class.
+#: The strategy registry: tests and embedding code change it through its public methods
+#: (``unregister``, ``scoped``), see :class:`~nasbench.core.registry.Registry`.
 strategy_registry: Registry[Strategy] = Registry(
-    "strategy",
-    ENTRY_POINT_GROUP,
-    (Strategy,),
-    STRATEGY_KINDS,
-    extra_hyperparameters=("seed",),
-    classes=lambda: _REGISTERED,
-    errors=lambda: _PLUGIN_ERRORS,
-    entry_points=lambda: _entry_points(),
+    "strategy", ENTRY_POINT_GROUP, (Strategy,), STRATEGY_KINDS, extra_hyperparameters=("seed",)
 )
 
 
@@ -286,9 +222,6 @@ def list_strategies(pattern: str = "*", *, kind: str | None = None) -> list[str]
 
     Plugins that fail to import are left out; :func:`plugin_errors` says why.
     """
-    if kind == "one-shot":  # the one-shot base registers its kind when imported
-        import nasbench.search.oneshot  # noqa: F401
-
     return strategy_registry.names(pattern, kind=kind)
 
 
@@ -296,7 +229,7 @@ def is_one_shot(name: str) -> bool:
     """Whether strategy ``name`` is a one-shot (supernet) strategy, which trains for real
     instead of asking the benchmark; False for a plugin that fails to import."""
     try:
-        return get_strategy_class(name).kind == "one-shot"
+        return get_strategy_class(name).kind == ONE_SHOT_KIND
     except ConfigError:
         return False
 

@@ -13,10 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nasbench.bench.benchmark import Benchmark, Budget
 from nasbench.core.errors import ConfigError
 from nasbench.core.table import Table
-from nasbench.search.strategy import Strategy, create_strategy, get_strategy_class
+from nasbench.search import Benchmark, Budget, Strategy, create_strategy, get_strategy_class
 from nasbench.testing import synthetic_table
 
 EVALUATIONS = 2_000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nasbench.search.strategy import SearchFinished, Strategy, Trial, check_int
+from nasbench.search import SearchFinished, Strategy, Trial, check_int
 
 
 class CheapestFirst(Strategy):

@@ -1,0 +1,282 @@
+"""Commands that compare search strategies: ``compare``, ``demo``, ``strategies`` and
+``report``.
+
+``strategies`` and ``report`` never import torch: the search and reporting modules are
+imported inside the handlers, and listing strategies imports no strategy's module.
+The search layer never writes reports (it may not import reporting), so ``demo`` runs the
+comparison and then writes the leaderboard itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from nasbench.cli.args import Subcommands, count, print_json, real, strategy_assignment, strategy_params
+from nasbench.core.errors import ConfigError, NasbenchError, TableError, one_line
+
+__all__ = ["add_compare", "add_demo", "add_report", "add_strategies"]
+
+
+# --------------------------------------------------------------------- compare
+def add_compare(commands: Subcommands) -> None:
+    p = commands.add_parser(
+        "compare",
+        help="run search strategies x seeds on tables and write a results directory",
+        description="Run every strategy on every table for seeds 0..N-1 under one budget per run, "
+        "in this process or on Dask workers, and write DIR/config.json, runs.csv, trajectories.csv, "
+        "pareto.csv, errors.json and timing.json (all but timing.json byte-identical on a rerun). "
+        "A run that raises is recorded in errors.json and the others go on.",
+    )
+    p.add_argument(
+        "--table",
+        action="append",
+        required=True,
+        metavar="TABLE",
+        help="an .h5 table, or a surrogate benchmark directory from `nasbench surrogate fit` (repeatable)",
+    )
+    p.add_argument(
+        "--surrogate-noise",
+        action="store_true",
+        help="surrogate benchmarks answer with their noise model (default: the noise-free mean)",
+    )
+    p.add_argument(
+        "--strategies",
+        required=True,
+        help="comma-separated strategy names, or 'all' (see `nasbench strategies`)",
+    )
+    p.add_argument(
+        "--seeds",
+        type=count("--seeds", 1),
+        required=True,
+        metavar="N",
+        help="number of seeds: runs seeds 0..N-1",
+    )
+    p.add_argument(
+        "--budget-evals",
+        type=count("--budget-evals", 1),
+        default=None,
+        metavar="M",
+        help="evaluations per run",
+    )
+    p.add_argument(
+        "--budget-seconds",
+        type=real("--budget-seconds"),
+        default=None,
+        metavar="S",
+        help="simulated training seconds per run",
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="results directory to write")
+    p.add_argument(
+        "--workers",
+        type=count("--workers", 0),
+        default="0",
+        metavar="K",
+        help="local Dask worker processes, one thread each (default 0: in this process)",
+    )
+    p.add_argument(
+        "--scheduler", default=None, help="address of an existing Dask scheduler (tcp://host:8786)"
+    )
+    p.add_argument(
+        "--param",
+        action="append",
+        type=strategy_assignment,
+        metavar="NAME.KEY=VALUE",
+        help="a hyperparameter of one strategy, e.g. --param re.population_size=20 (VALUE read as JSON)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing non-empty DIR")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_compare)
+
+
+def _check_out(out: Path, overwrite: bool) -> None:
+    """Refuse an ``--out`` that is a file, or a non-empty directory without ``--overwrite``
+    (the runner refuses them too; here the message names the flags)."""
+    if out.exists():
+        if not out.is_dir():
+            raise ConfigError(f"--out {out}: exists and is not a directory")
+        if any(out.iterdir()) and not overwrite:
+            raise ConfigError(f"--out {out}: directory exists and is not empty (--overwrite replaces it)")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from nasbench.bench.benchmark import Budget
+    from nasbench.search.runner import compare
+
+    if args.budget_evals is None and args.budget_seconds is None:
+        raise ConfigError("compare needs a budget: --budget-evals M and/or --budget-seconds S")
+    _check_out(Path(args.out), args.overwrite)
+    summary = compare(
+        args.table,
+        args.strategies,
+        args.seeds,
+        Budget(evaluations=args.budget_evals, seconds=args.budget_seconds),
+        args.out,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        params=strategy_params(args.param),
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+        surrogate_noise=args.surrogate_noise,
+    )
+    print(
+        f"{summary.out}: {summary.runs} runs ({len(summary.tables)} tables x {len(summary.strategies)} "
+        f"strategies x {len(summary.seeds)} seeds): {summary.runs_ok} ok, {summary.runs_failed} failed; "
+        f"{summary.wall_seconds:.1f} s"
+    )
+    if summary.runs_failed:
+        first = summary.errors[0]
+        print(
+            f"nasbench: error: {summary.runs_failed} runs failed (first: {first['strategy']} on "
+            f"{first['table']}, seed {first['seed']}: {one_line(first['error'])}); "
+            f"see {Path(summary.out) / 'errors.json'}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+# --------------------------------------------------------------------- demo
+def add_demo(commands: Subcommands) -> None:
+    p = commands.add_parser(
+        "demo",
+        help="the standard comparison on the shipped default table, as a leaderboard",
+        description="Run every built-in strategy for N seeds on the shipped default table (or --table) "
+        "under a budget of B full training runs' worth of simulated seconds, and write the leaderboard "
+        "OUT.html and OUT.md.",
+    )
+    p.add_argument("--table", default=None, help="table to compare on (default: the shipped default table)")
+    p.add_argument("--out", default="reports/leaderboard", metavar="PATH", help="report prefix")
+    p.add_argument(
+        "--results",
+        default="build/leaderboard-results",
+        metavar="DIR",
+        help="where the raw results go (replaced on every run)",
+    )
+    p.add_argument(
+        "--seeds", type=count("--seeds", 1), default="10", metavar="N", help="seeds per strategy (default 10)"
+    )
+    p.add_argument(
+        "--budget-runs",
+        type=real("--budget-runs", positive=True),
+        default="100",
+        metavar="B",
+        help="budget per run, in mean full-training runs of the table (default 100)",
+    )
+    p.add_argument("--strategies", default=None, help="comma-separated subset (default: every built-in)")
+    p.add_argument(
+        "--workers",
+        type=count("--workers", 0),
+        default="2",
+        metavar="K",
+        help="local worker processes (default 2)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from nasbench.reporting.leaderboard import write_report
+    from nasbench.search.demo import default_table, run_demo
+
+    table = args.table
+    if table is None:
+        try:
+            table = default_table()
+        except TableError as exc:
+            raise TableError(f"{exc} (on the command line: --table PATH)") from None
+    strategies = None if args.strategies is None else [s for s in args.strategies.split(",") if s]
+    summary = run_demo(
+        table=table,
+        results=args.results,
+        seeds=args.seeds,
+        budget_runs=args.budget_runs,
+        strategies=strategies,
+        workers=args.workers,
+        progress=not args.quiet,
+    )
+    files = write_report(summary.results, args.out)
+    print(
+        f"{summary.table}: {len(summary.strategies)} strategies x {summary.seeds} seeds, "
+        f"{summary.budget_seconds:g} simulated seconds each; compared in {summary.compare_wall_seconds:.1f} s"
+        + (
+            f"; {summary.runs_failed} runs failed (see {summary.results}/errors.json)"
+            if summary.runs_failed
+            else ""
+        )
+    )
+    for path in map(str, files):
+        if path.endswith((".html", ".md")):
+            print(f"wrote {path}")
+    return 1 if summary.runs_failed else 0
+
+
+# --------------------------------------------------------------------- strategies
+def add_strategies(commands: Subcommands) -> None:
+    p = commands.add_parser(
+        "strategies",
+        help="list registered search strategies (built-in and plugins)",
+        description="List every registered search strategy, built-in or from a plugin package, with its "
+        "kind, default hyperparameters and summary; plugins that fail to import are listed with the error.",
+    )
+    p.add_argument("pattern", metavar="PATTERN", nargs="?", default="*", help="shell-style name pattern")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_strategies)
+
+
+def cmd_strategies(args: argparse.Namespace) -> int:
+    from nasbench.search.strategy import list_strategies, plugin_errors, strategy_info
+
+    infos = []
+    for name in list_strategies(args.pattern):
+        try:
+            infos.append(strategy_info(name).to_dict())
+        except NasbenchError:  # a plugin that fails to import is listed below, not fatal
+            continue
+    failed = {name: message for name, message in plugin_errors().items() if fnmatchcase(name, args.pattern)}
+    if not infos and not failed:
+        known = ", ".join(list_strategies()) or "none"
+        raise ConfigError(f"no strategy matches {args.pattern!r} (known: {known})")
+    if args.json:
+        print_json(
+            {
+                "strategies": infos,
+                "failed_plugins": [{"name": name, "error": failed[name]} for name in sorted(failed)],
+            }
+        )
+        return 0
+    width = max([len(info["name"]) for info in infos] + [len(name) for name in failed] + [4])
+    for info in infos:
+        defaults = ", ".join(f"{key}={value!r}" for key, value in info["hyperparameters"].items())
+        print(f"{info['name']:<{width}}  {info['kind']:<15}  {info['summary']}")
+        print(f"{'':<{width}}  {'':<15}  defaults: {defaults or '(no hyperparameters)'}; {info['source']}")
+    for name in sorted(failed):
+        print(f"{name:<{width}}  {'FAILED':<15}  {one_line(failed[name])}")
+    return 0
+
+
+# --------------------------------------------------------------------- report
+def add_report(commands: Subcommands) -> None:
+    p = commands.add_parser(
+        "report",
+        help="leaderboard report (HTML, Markdown, plots) of a results directory",
+        description="Write the leaderboard report of a directory written by `nasbench compare`.",
+    )
+    p.add_argument("results", metavar="RESULTS_DIR", help="directory written by `nasbench compare`")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="PATH",
+        help="output prefix, e.g. reports/NAME: writes NAME.html, NAME.md and figures in NAME_files/",
+    )
+    p.set_defaults(func=cmd_report)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from nasbench.reporting.leaderboard import write_report
+
+    for path in write_report(args.results, args.out):
+        print(path)
+    return 0

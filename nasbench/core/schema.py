@@ -1,0 +1,129 @@
+"""The table schema: names, codes, units and storage types of a table file, without h5py.
+
+One file holds one (space, dataset, protocol). Schema version 1 (also in tables/README.md):
+
+root attributes (JSON strings unless noted)
+    ``format`` "nasbench-table" (str), ``schema_version`` 1 (int), ``space``, ``model``
+    (macro skeleton), ``dataset`` (name and splits), ``protocol`` (training recipe),
+    ``provenance`` (package, torch, numpy, h5py and Python versions, ``created``),
+    ``fidelity`` (optional, seed-to-seed agreement figures), ``checksum``
+    ("sha256:<hex>" of the content, see :func:`nasbench.core.table_file.content_checksum`).
+``archs/index`` int64 [N]
+    space index of every row, ascending (``arange(size)`` for a complete table).
+``archs/ops`` int8 [N, edges]
+    op index of every edge.
+``archs/canonical`` int64 [N]
+    space index of the row's class representative (smallest index of the class among the
+    rows, see :func:`canonical_within`).
+``archs/unique`` int64 [U]
+    representatives, ascending: row ``u`` of every metric belongs to ``unique[u]``.
+``seeds`` int64 [S]
+    training seeds; axis 1 of every metric.
+``metrics/<name>`` float16/float32 [U, S, E]
+    per class, seed and epoch (axis 2 is the epoch, 0 = after the first epoch):
+    ``train_acc``, ``val_acc``, ``test_acc`` (percent), ``train_loss``, ``val_loss``,
+    ``test_loss`` (mean cross-entropy, nats), ``train_seconds`` (CPU seconds spent training
+    that epoch), ``eval_seconds`` (CPU seconds spent measuring val and test after it).
+    NaN where not (yet) measured.
+``runs/status`` int8 [U, S]
+    :data:`STATUS_PENDING`, :data:`STATUS_DONE` or :data:`STATUS_FAILED`;
+    ``runs/message`` str [U, S] says why a run failed.
+``cost/params``, ``cost/flops`` int64 [N]
+    parameters and multiply-accumulates of one image, as NAS-Bench-201 counts them, for
+    every row (members of a class can differ in cost).
+``devices/<device-id>/<name>`` float32 [N]
+    per-device measurements such as ``latency_ms_b1`` or ``train_peak_memory_mb``; the
+    group's ``description`` attribute (JSON) says what the device is.
+
+Every numeric dataset is gzip-compressed with HDF5's Fletcher-32 checksum filter, so a
+flipped bit fails loudly when it is read instead of answering a wrong value.
+
+This module imports neither h5py nor torch, so code that only needs the constants (run
+cost, reports, the training loop) does not load the HDF5 library.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from nasbench.core.space import CellSpace
+
+__all__ = [
+    "COMPACT_DTYPES",
+    "COST_METRICS",
+    "EPOCH_METRICS",
+    "FORMAT_NAME",
+    "METRIC_UNITS",
+    "SCHEMA_VERSION",
+    "STATUS_CODES",
+    "STATUS_DONE",
+    "STATUS_FAILED",
+    "STATUS_PENDING",
+    "canonical_within",
+    "is_valid_name",
+    "metric_unit",
+]
+
+#: The root ``format`` attribute of every table file.
+FORMAT_NAME = "nasbench-table"
+#: The schema version this package reads and writes.
+SCHEMA_VERSION = 1
+#: The per-(class, seed, epoch) metrics the generator records, in the order it records them.
+EPOCH_METRICS: tuple[str, ...] = (
+    "train_acc",
+    "train_loss",
+    "val_acc",
+    "val_loss",
+    "test_acc",
+    "test_loss",
+    "train_seconds",
+    "eval_seconds",
+)
+#: Storage types for a compact table: losses and seconds in float16 (about 3 significant
+#: digits); accuracies stay float32, since float16's step near 1 (0.00049) is coarser than
+#: one image of a 5,000-image validation split (0.0002) and would merge distinct results.
+COMPACT_DTYPES: dict[str, str] = {
+    "train_acc": "float32",
+    "val_acc": "float32",
+    "test_acc": "float32",
+    "train_loss": "float16",
+    "val_loss": "float16",
+    "test_loss": "float16",
+    "train_seconds": "float16",
+    "eval_seconds": "float16",
+}
+#: Unit of an epoch metric by the suffix of its name (stored as the dataset's ``unit``).
+METRIC_UNITS: dict[str, str] = {"acc": "percent", "loss": "nats", "seconds": "seconds"}
+#: Per-row cost metrics every table answers (``*_m`` in millions).
+COST_METRICS: tuple[str, ...] = ("params", "flops", "params_m", "flops_m")
+#: ``runs/status`` codes: not yet recorded, recorded, recorded as failed (diverged).
+STATUS_PENDING, STATUS_DONE, STATUS_FAILED = 0, 1, 2
+STATUS_CODES: tuple[int, ...] = (STATUS_PENDING, STATUS_DONE, STATUS_FAILED)
+
+_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
+def metric_unit(metric: str) -> str:
+    """The unit of a metric by its suffix (``val_acc`` -> "percent"), "" when unknown."""
+    for suffix, unit in METRIC_UNITS.items():
+        if metric.endswith(suffix):
+            return unit
+    return ""
+
+
+def is_valid_name(name: object) -> bool:
+    """Whether ``name`` may name a metric, a device or a device metric: letters, digits,
+    ``_``, ``.`` and ``-`` (it becomes an HDF5 path component)."""
+    return isinstance(name, str) and _NAME.fullmatch(name) is not None
+
+
+def canonical_within(space: CellSpace, indices: np.ndarray) -> np.ndarray:
+    """Representative of each row among the given space indices (the smallest index of
+    its class that the rows hold), for a table that holds only part of a space."""
+    first: dict[str, int] = {}
+    out = np.empty_like(indices)
+    for position, index in enumerate(indices.tolist()):
+        out[position] = first.setdefault(space.canonical_key(index), index)
+    return out

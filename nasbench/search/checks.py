@@ -1,0 +1,214 @@
+"""What :func:`~nasbench.search.runner.compare` checks before any job starts.
+
+Strategy names and hyperparameters, seeds, the budget, the tables (or surrogate
+benchmark directories) and the output directory: each check returns the normalised value
+or raises one :class:`~nasbench.core.errors.NasbenchError` naming the parameter, so a
+comparison with bad input never starts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasbench.bench.benchmark import Budget
+from nasbench.core.cost import mean_run_seconds
+from nasbench.core.errors import ConfigError, NasbenchError
+from nasbench.core.table import Table
+from nasbench.core.validation import check_int
+from nasbench.search.jobs import benchmark_for, cache_table, error_line, open_source
+from nasbench.search.strategy import (
+    ENTRY_POINT_GROUP,
+    Strategy,
+    create_strategy,
+    get_strategy_class,
+    is_one_shot,
+    list_strategies,
+)
+
+__all__ = [
+    "StrategyEntry",
+    "TableEntry",
+    "check_budget",
+    "check_names",
+    "check_out",
+    "check_seeds",
+    "check_strategies",
+    "check_tables",
+    "plain_json",
+]
+
+
+@dataclass
+class TableEntry:
+    """A checked table: its result name (file stem), the path as given and resolved, the
+    opened source, and the figures config.json records."""
+
+    name: str
+    given: str
+    path: str
+    table: Any  # a Table, or a SurrogateModel
+    best_test_acc: float
+    mean_run_seconds: float
+
+
+@dataclass
+class StrategyEntry:
+    """A checked strategy: the hyperparameters given, all of them (``get_params()``; those
+    given if the plugin fails to import), and the class to ship to workers when it was
+    registered by decorator."""
+
+    name: str
+    kind: str
+    params: dict[str, Any]
+    hyperparameters: dict[str, Any]
+    strategy_class: type[Strategy] | None = None
+
+
+def check_tables(
+    tables: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], surrogate_noise: bool = False
+) -> list[TableEntry]:
+    """Open every table once (kept for this process's jobs), sorted by name; names are
+    file stems and must be unique."""
+    items = [tables] if isinstance(tables, (str, os.PathLike)) else list(tables)
+    if not items:
+        raise ConfigError("compare needs at least one table")
+    entries: dict[str, TableEntry] = {}
+    paths: set[str] = set()
+    for item in items:
+        given = os.fspath(item)
+        path = str(Path(given).resolve())
+        if path in paths:
+            raise ConfigError(f"table {given} is given twice")
+        paths.add(path)
+        name = Path(given).stem
+        if name in entries:
+            raise ConfigError(
+                f"tables {entries[name].given} and {given} share the name {name!r}; results name tables by "
+                "file stem, so rename one"
+            )
+        table = open_source(path)
+        probe = benchmark_for(table, 0, surrogate_noise)  # checks the source can serve a benchmark
+        run_seconds = mean_run_seconds(table) if isinstance(table, Table) else probe.task.mean_run_seconds
+        entries[name] = TableEntry(name, given, path, table, probe.best_test_acc, run_seconds)
+        cache_table(path, table)
+    return [entries[name] for name in sorted(entries)]
+
+
+def check_names(strategies: str | Sequence[str]) -> list[str]:
+    """Strategy names, sorted: a list or a comma-separated string; ``all`` is every
+    registered strategy except the one-shot ones (they train for real: by name only)."""
+    if isinstance(strategies, str):
+        items = [part.strip() for part in strategies.split(",")]
+    else:
+        items = [str(part).strip() for part in strategies]
+    if not items or any(not part for part in items):
+        raise ConfigError(f"strategies must be a non-empty comma-separated list of names, got {strategies!r}")
+    known = list_strategies()
+    names: set[str] = set()
+    for item in items:
+        if item == "all":
+            names.update(name for name in known if not is_one_shot(name))
+            continue
+        if item not in known:
+            get_strategy_class(item)  # raises the registry's error, with a closest match
+        names.add(item)
+    if not names:
+        raise ConfigError("no strategy is registered")
+    return sorted(names)
+
+
+def check_seeds(seeds: int | Iterable[int]) -> list[int]:
+    """A count N (seeds 0..N-1) or a list of seeds, sorted and unique."""
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise ConfigError(f"seeds must be at least 1 (runs seeds 0..N-1), got {seeds}")
+        return list(range(int(seeds)))
+    try:
+        items = list(seeds)  # type: ignore[arg-type]
+    except TypeError:
+        raise ConfigError(f"seeds must be a count or a list of integers, got {seeds!r}") from None
+    if not items:
+        raise ConfigError("seeds must not be empty")
+    return sorted({check_int("compare", "seeds", seed, low=0) for seed in items})
+
+
+def check_budget(budget: Budget | Mapping[str, Any]) -> Budget:
+    """A :class:`~nasbench.bench.benchmark.Budget`, or a mapping of its fields; seconds as a float."""
+    if isinstance(budget, Mapping):
+        unknown = set(budget) - {"evaluations", "seconds"}
+        if unknown:
+            raise ConfigError(f"budget keys are 'evaluations' and 'seconds', got {sorted(unknown)}")
+        budget = Budget(**budget)
+    if not isinstance(budget, Budget):
+        raise ConfigError(f"budget must be a Budget, got {budget!r}")
+    seconds = budget.seconds
+    return Budget(evaluations=budget.evaluations, seconds=None if seconds is None else float(seconds))
+
+
+def plain_json(value: Any, where: str) -> Any:
+    """``value`` as JSON would read it back (a ConfigError naming ``where`` if it cannot be)."""
+    try:
+        return json.loads(json.dumps(value, sort_keys=True, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where} cannot be recorded as JSON: {exc}") from None
+
+
+def check_strategies(names: list[str], params: Mapping[str, Mapping[str, Any]] | None) -> list[StrategyEntry]:
+    """Every strategy created once with its hyperparameters (``params`` by name); a plugin
+    that fails to import is kept (its runs fail), any other error raises."""
+    params = dict(params or {})
+    for name, values in params.items():
+        if name not in names:
+            close = difflib.get_close_matches(str(name), names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(
+                f"hyperparameters given for strategy {name!r}, which is not compared{hint} "
+                f"(compared: {', '.join(names)})"
+            )
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"hyperparameters of {name!r} must be a mapping, got {values!r}")
+    entry_points = {entry.name for entry in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    out = []
+    for name in names:
+        given = dict(params.get(name, {}))
+        if "seed" in given:
+            raise ConfigError(
+                f"strategy {name!r}: the seed comes from the seeds compared, not a hyperparameter"
+            )
+        try:
+            cls = get_strategy_class(name)
+        except ConfigError:  # a plugin that fails to import fails its own runs only
+            out.append(StrategyEntry(name, "", given, plain_json(given, f"hyperparameters of {name!r}")))
+            continue
+        try:
+            strategy = create_strategy(name, seed=0, **given)
+        except NasbenchError:
+            raise
+        except Exception as exc:
+            raise ConfigError(
+                f"strategy {name!r} cannot be created with {given}: {error_line(exc)}"
+            ) from None
+        hyperparameters = plain_json(strategy.get_params(), f"hyperparameters of strategy {name!r}")
+        # A class registered by decorator travels with its jobs: Dask pickles it by reference
+        # (its module is imported in the worker) or, from __main__, by value.
+        shipped = None if name in entry_points else cls
+        out.append(StrategyEntry(name, cls.kind, given, hyperparameters, strategy_class=shipped))
+    return out
+
+
+def check_out(out: Path, overwrite: bool) -> None:
+    """``out`` must not exist, or be an empty directory, or ``overwrite`` be True."""
+    if out.exists():
+        if not out.is_dir():
+            raise ConfigError(f"out {out}: exists and is not a directory")
+        if any(out.iterdir()) and not overwrite:
+            raise ConfigError(f"out {out}: directory exists and is not empty (overwrite=True replaces it)")

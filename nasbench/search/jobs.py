@@ -1,0 +1,249 @@
+"""One comparison job (table x strategy x seed) and running many of them.
+
+:func:`run_job` runs one job and never raises: a job that fails is returned with a
+one-line error and its traceback. :func:`execute` runs a list of jobs in this process or
+on a Dask cluster (local worker processes, or a running scheduler) and yields their
+outcomes as they finish. Each process keeps the tables it opened, keyed by path and
+checksum (:func:`open_cached`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+import traceback
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasbench.bench.benchmark import Benchmark, Budget
+from nasbench.bench.results import TRAJECTORY_COLUMNS
+from nasbench.core.errors import ConfigError, TableError, one_line
+from nasbench.core.pareto import pareto_front
+from nasbench.core.table import Table, open_table
+from nasbench.search.strategy import create_strategy, get_strategy_class, register_strategy, run_strategy
+
+__all__ = ["benchmark_for", "cache_table", "error_line", "execute", "open_cached", "open_source", "run_job"]
+
+#: Tables opened by this process, by (resolved path, checksum); each worker process keeps
+#: its own. The checksum in the key keeps a table rewritten at the same path from being
+#: answered from a stale copy by a long-lived worker.
+_TABLES: dict[tuple[str, str | None], Any] = {}
+
+
+# --------------------------------------------------------------------- sources
+def open_source(path: str) -> Any:
+    """A table file, or a surrogate benchmark directory (``model.json`` inside)."""
+    if Path(path).is_dir():
+        from nasbench.prediction.surrogate_benchmark import load_surrogate_model
+
+        return load_surrogate_model(path)
+    return open_table(path)
+
+
+def cache_table(path: str, table: Any) -> None:
+    """Keep ``table`` (opened from ``path``) for the jobs of this process."""
+    _TABLES[(path, table.checksum)] = table
+
+
+def open_cached(path: str, checksum: str | None) -> Any:
+    """The source at ``path`` with ``checksum``, opened once per process; a TableError if
+    the file changed since the comparison started."""
+    table = _TABLES.get((path, checksum))
+    if table is None:
+        table = open_source(path)
+        if table.checksum != checksum:
+            raise TableError(f"{path}: the table changed after compare started (checksum {table.checksum})")
+        _TABLES[(path, checksum)] = table
+    return table
+
+
+def benchmark_for(source: Any, seed: int, noise: bool) -> Benchmark:
+    """A benchmark of ``source`` (a table, or a surrogate model answered with ``noise``) for ``seed``."""
+    if isinstance(source, Table):
+        return Benchmark(source, seed=seed)
+    from nasbench.prediction.surrogate_benchmark import SurrogateBenchmark
+
+    return SurrogateBenchmark(source, seed=seed, noise=noise)
+
+
+# --------------------------------------------------------------------- errors
+def error_line(exc: BaseException) -> str:
+    """``Type: message`` on one line."""
+    message = one_line(exc)
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+_IMPORT_MACHINERY = (os.path.dirname(importlib.__file__) + os.sep, f"{os.sep}importlib_metadata{os.sep}")
+
+
+def _traceback_text(exc: BaseException) -> str:
+    """The formatted exception chain without frames of Python's import machinery.
+
+    Which of ``importlib.metadata`` and its backport ``importlib_metadata`` loads a plugin
+    depends on what the process imported before (Dask imports the backport), so their
+    frames would make errors.json differ between in-process and worker runs.
+    """
+    details = traceback.TracebackException.from_exception(exc)
+    pending = [details]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        kept = [
+            frame
+            for frame in current.stack
+            if not frame.filename.startswith("<frozen ")
+            and not any(part in frame.filename for part in _IMPORT_MACHINERY)
+        ]
+        current.stack = traceback.StackSummary.from_list(kept)
+        pending.extend(other for other in (current.__cause__, current.__context__) if other is not None)
+    return "".join(details.format())
+
+
+def _failed(key: tuple[str, str, int], kind: str, exc: BaseException, seconds: float) -> dict[str, Any]:
+    return {
+        "key": key,
+        "kind": kind,
+        "status": "failed",
+        "error": error_line(exc),
+        "traceback": _traceback_text(exc),
+        "seconds": seconds,
+    }
+
+
+# --------------------------------------------------------------------- one job
+def _pareto(benchmark: Benchmark, objective: str) -> list[tuple[int, float, float, float]]:
+    """(index, val_acc, test_acc, objective value) of the non-dominated architectures the
+    run evaluated at full epochs (the first such evaluation of each): maximise val_acc,
+    minimise the objective; equal points all kept, by increasing objective, then index."""
+    values = benchmark.task.values(objective)
+    data = benchmark.trajectory()
+    seen: dict[int, float] = {}
+    for index, epochs, val_acc in zip(
+        data["index"].tolist(), data["epochs"].tolist(), data["val_acc"].tolist(), strict=True
+    ):
+        if epochs == benchmark.num_epochs and index not in seen:
+            seen[index] = val_acc
+    indices = sorted(seen)
+    costs = np.asarray([float(values[i]) for i in indices], dtype=np.float64)
+    accuracies = np.asarray([seen[i] for i in indices], dtype=np.float64)
+    front = pareto_front(costs, accuracies, ties=True).tolist()
+    return [(indices[p], seen[indices[p]], benchmark.test_acc(indices[p]), float(costs[p])) for p in front]
+
+
+def run_job(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Run one (table, strategy, seed) job; never raises.
+
+    Returns ``{"key", "seconds", "kind", "status": "ok", "run", "trajectory", "pareto",
+    "record"}`` (``record``: the strategy's :meth:`~nasbench.search.strategy.Strategy.run_record`)
+    or, when the job raised, ``{"key", "seconds", "kind", "status": "failed", "error",
+    "traceback"}``. Called in this process or in a Dask worker.
+    """
+    started = time.perf_counter()
+    key = (payload["table"], payload["strategy"], payload["seed"])
+    kind = payload.get("kind", "")
+    try:
+        name = payload["strategy"]
+        cls = payload.get("strategy_class")
+        if cls is not None:  # a class registered by decorator: make it known in this process
+            try:
+                get_strategy_class(name)
+            except ConfigError:
+                register_strategy(name)(cls)
+        table = open_cached(payload["path"], payload["checksum"])
+        seed = payload["seed"]
+        budget = Budget(**payload["budget"])
+        strategy = create_strategy(name, seed=seed, **payload["params"])
+        kind = strategy.kind
+        source = benchmark_for(table, seed, bool(payload.get("surrogate_noise", False)))
+        benchmark = run_strategy(strategy, source, seed=seed, budget=budget)
+        objective = strategy.objective(benchmark.task)
+        record = strategy.run_record()
+        trajectory = benchmark.trajectory()
+        rows = list(zip(*(trajectory[column].tolist() for column in TRAJECTORY_COLUMNS), strict=True))
+        run: dict[str, Any] = {
+            "evaluations": benchmark.evaluations,
+            "sim_seconds": float(benchmark.sim_seconds),
+            "objective": "" if objective is None else str(objective),
+            "constraint": "" if benchmark.constraint is None else str(benchmark.constraint),
+            "search_seconds": None if record is None else record.get("search_seconds"),
+        }
+        if rows and rows[-1][TRAJECTORY_COLUMNS.index("incumbent_index")] >= 0:
+            last = dict(zip(TRAJECTORY_COLUMNS, rows[-1], strict=True))
+            run.update(
+                final_index=last["incumbent_index"],
+                final_arch=str(table.space.from_index(last["incumbent_index"])),
+                final_val_acc=last["incumbent_val_acc"],
+                final_test_acc=last["incumbent_test_acc"],
+                final_regret=last["regret"],
+            )
+        pareto = [] if objective is None else _pareto(benchmark, objective)
+    except Exception as exc:  # a job that raises fails only its own run
+        return _failed(key, kind, exc, time.perf_counter() - started)
+    return {
+        "key": key,
+        "kind": kind,
+        "status": "ok",
+        "run": run,
+        "trajectory": rows,
+        "pareto": pareto,
+        "record": record,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+# --------------------------------------------------------------------- many jobs
+def execute(payloads: list[dict[str, Any]], workers: int, scheduler: str | None) -> Iterator[dict[str, Any]]:
+    """The outcomes of :func:`run_job` on every payload, as they finish: in this process
+    (``workers=0`` and no ``scheduler``), on a local Dask cluster of ``workers`` processes,
+    or on the cluster at ``scheduler``. A job that cannot even start is a failed outcome."""
+    if workers == 0 and scheduler is None:
+        for payload in payloads:
+            yield run_job(payload)
+        return
+    from distributed import as_completed
+
+    from nasbench.generation.cluster import connect
+
+    client, cluster = connect(workers, scheduler)
+    try:
+        pending = iter(payloads)
+        slots = 4 * max(1, sum(client.nthreads().values()))
+        futures = as_completed()
+        payload_of: dict[str, dict[str, Any]] = {}
+        tag = uuid.uuid4().hex[:8]
+
+        def submit_next() -> bool:
+            payload = next(pending, None)
+            if payload is None:
+                return False
+            table, strategy, seed = payload["table"], payload["strategy"], payload["seed"]
+            future = client.submit(
+                run_job, payload, pure=False, key=f"compare-{tag}-{table}-{strategy}-{seed}"
+            )
+            payload_of[future.key] = payload
+            futures.add(future)
+            return True
+
+        for _ in range(slots):
+            if not submit_next():
+                break
+        for future in futures:
+            payload = payload_of.pop(future.key)
+            try:
+                yield future.result()
+            except Exception as exc:  # the job could not even start (e.g. unpicklable payload)
+                key = (payload["table"], payload["strategy"], payload["seed"])
+                yield _failed(key, payload.get("kind", ""), exc, 0.0)
+            submit_next()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
