@@ -94,7 +94,8 @@ class Integer(Constraint):
 
 @dataclass(frozen=True)
 class Real(Constraint):
-    """A finite real number in ``[low, high]`` (``(low, high]`` with ``low_open``)."""
+    """A finite real number (never NaN or infinite) in ``[low, high]`` (``(low, high]`` with
+    ``low_open``)."""
 
     low: float | None = None
     high: float | None = None
@@ -104,7 +105,7 @@ class Real(Constraint):
         if not _is_number(value):
             return False, value
         number = float(value)
-        if math.isnan(number):
+        if not math.isfinite(number):
             return False, number
         if self.low is not None and (number < self.low or (self.low_open and number == self.low)):
             return False, number

@@ -23,6 +23,7 @@ from torch import nn
 
 from nasbench.core.errors import ArchitectureError, ConfigError
 from nasbench.core.space import ArchLike, CellSpace, get_space
+from nasbench.core.validation import Integer, validate
 
 __all__ = [
     "MODEL_PRESETS",
@@ -49,14 +50,10 @@ class MacroConfig:
     num_classes: int = 10
 
     def __post_init__(self) -> None:
-        for name in ("width", "input_channels", "resolution", "num_classes"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(self.cells_per_stage, int) or self.cells_per_stage < 0:
-            raise ConfigError(f"cells_per_stage must be >= 0, got {self.cells_per_stage!r}")
-        if self.resolution < 4:
-            raise ConfigError(f"resolution must be >= 4 (two stride-2 reductions), got {self.resolution}")
+        for name in ("width", "input_channels", "num_classes"):
+            validate("model config", name, getattr(self, name), Integer(1))
+        validate("model config", "cells_per_stage", self.cells_per_stage, Integer(0))
+        validate("model config", "resolution (two stride-2 reductions)", self.resolution, Integer(4))
 
     def to_dict(self) -> dict[str, int]:
         """JSON-ready form."""

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from nasbench.core.errors import ConfigError
 from nasbench.core.schema import EPOCH_METRICS
 from nasbench.core.space import ArchLike, CellSpace, get_space
+from nasbench.core.validation import Boolean, Constraint, Integer, Optional, Options, Real, validate
 
 __all__ = [
     "PROTOCOL_PRESETS",
@@ -35,6 +36,29 @@ __all__ = [
 
 _SCHEDULES = ("cosine", "constant")
 _AUGMENTATIONS = ("flip", "crop")
+
+#: What each checked field of a :class:`Protocol` may hold (validated in ``__post_init__``).
+_FIELD_CONSTRAINTS: dict[str, Constraint] = {
+    "resolution": Integer(1),
+    "width": Integer(1),
+    "cells_per_stage": Integer(0),
+    "epochs": Integer(1),
+    "batch_size": Integer(1),
+    "eval_batch_size": Integer(1),
+    "val_size": Integer(1),
+    "train_size": Optional(Integer(1)),
+    "split_seed": Integer(0),
+    "learning_rate": Real(0.0),
+    "momentum": Real(0.0),
+    "weight_decay": Real(0.0),
+    "warmup_epochs": Real(0.0),
+    "label_smoothing": Real(0.0),
+    "schedule": Options(_SCHEDULES),
+    "crop_padding": Integer(0),
+    "grad_clip_norm": Optional(Real(0.0, low_open=True)),
+    "bf16": Boolean(),
+    "channels_last": Boolean(),
+}
 
 
 @dataclass(frozen=True)
@@ -71,60 +95,18 @@ class Protocol:
             augment = tuple(part.strip() for part in augment.split(",") if part.strip())
         object.__setattr__(self, "augment", tuple(augment))
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
-        positive = (
-            "resolution",
-            "width",
-            "cells_per_stage",
-            "epochs",
-            "batch_size",
-            "eval_batch_size",
-            "val_size",
-        )
-        for name in positive:
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int)
-                or value < (0 if name == "cells_per_stage" else 1)
-            ):
-                raise ConfigError(f"protocol {name} must be a positive integer, got {value!r}")
-        if self.train_size is not None and (
-            isinstance(self.train_size, bool) or not isinstance(self.train_size, int) or self.train_size < 1
-        ):
-            raise ConfigError(
-                f"protocol train_size must be a positive integer or null, got {self.train_size!r}"
-            )
-        for name in ("learning_rate", "momentum", "weight_decay", "warmup_epochs", "label_smoothing"):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not math.isfinite(value)
-                or value < 0
-            ):
-                raise ConfigError(f"protocol {name} must be a finite number >= 0, got {value!r}")
+        for name, constraint in _FIELD_CONSTRAINTS.items():
+            validate("protocol", name, getattr(self, name), constraint)
         if self.label_smoothing >= 1:
-            raise ConfigError(f"protocol label_smoothing must be < 1, got {self.label_smoothing}")
+            raise ConfigError(f"protocol: label_smoothing must be < 1, got {self.label_smoothing}")
         if self.warmup_epochs > self.epochs:
-            raise ConfigError("protocol warmup_epochs cannot exceed epochs")
-        if self.schedule not in _SCHEDULES:
-            raise ConfigError(
-                f"protocol schedule must be one of {', '.join(_SCHEDULES)}, got {self.schedule!r}"
-            )
+            raise ConfigError("protocol: warmup_epochs cannot exceed epochs")
         unknown = [a for a in self.augment if a not in _AUGMENTATIONS]
         if unknown:
             raise ConfigError(f"unknown augmentation {unknown[0]!r} (known: {', '.join(_AUGMENTATIONS)})")
-        if (
-            isinstance(self.crop_padding, bool)
-            or not isinstance(self.crop_padding, int)
-            or self.crop_padding < 0
-        ):
-            raise ConfigError(f"protocol crop_padding must be an integer >= 0, got {self.crop_padding!r}")
-        if self.grad_clip_norm is not None and not (self.grad_clip_norm > 0):
-            raise ConfigError(f"protocol grad_clip_norm must be > 0 or null, got {self.grad_clip_norm!r}")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ConfigError(
-                f"protocol seeds must be a non-empty list without repeats, got {list(self.seeds)}"
+                f"protocol: seeds must be a non-empty list without repeats, got {list(self.seeds)}"
             )
 
     def model_config(self) -> Any:
