@@ -1,14 +1,16 @@
-"""Dask clients for the generator and the runner: an existing cluster by address, or a
-local cluster of single-threaded worker processes set up for CPU-bound numeric work."""
+"""Dask for the generator and the runner: a client of an existing cluster by address, or of
+a local cluster of single-threaded worker processes set up for CPU-bound numeric work, and
+one way to run many jobs on it with a bounded number in flight."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from nasbench.core.errors import ConfigError
 
-__all__ = ["LOCAL_CLUSTER_CONFIG", "connect"]
+__all__ = ["LOCAL_CLUSTER_CONFIG", "connect", "run_on_cluster"]
 
 #: Dask settings for the local cluster. Dask's nannies start workers with
 #: MALLOC_TRIM_THRESHOLD_=65536; setting any malloc threshold turns off glibc's dynamic mmap
@@ -48,3 +50,51 @@ def connect(workers: int, scheduler: str | None) -> tuple[Any, Any]:
             silence_logs=logging.ERROR,
         )
     return Client(cluster), cluster
+
+
+def run_on_cluster(
+    function: Callable[[Any], Any],
+    payloads: Iterable[Any],
+    *,
+    workers: int,
+    scheduler: str | None,
+    key: Callable[[Any], str],
+    slots_per_thread: int,
+) -> Iterator[tuple[Any, Any, BaseException | None]]:
+    """``(payload, result, None)`` of ``function(payload)`` for every payload, as they finish,
+    on the cluster :func:`connect` gives; ``(payload, None, exception)`` for a job whose
+    future raised (it could not start or run). At most ``slots_per_thread`` jobs per worker
+    thread are in flight, so a long payload iterator is never submitted at once. ``key``
+    names each job's future (unique per job). The client and cluster close at the end."""
+    from distributed import as_completed
+
+    client, cluster = connect(workers, scheduler)
+    try:
+        pending = iter(payloads)
+        slots = slots_per_thread * max(1, sum(client.nthreads().values()))
+        futures = as_completed()
+        payload_of: dict[str, Any] = {}
+
+        def submit_next() -> bool:
+            payload = next(pending, None)
+            if payload is None:
+                return False
+            future = client.submit(function, payload, pure=False, key=key(payload))
+            payload_of[future.key] = payload
+            futures.add(future)
+            return True
+
+        for _ in range(slots):
+            if not submit_next():
+                break
+        for future in futures:
+            payload = payload_of.pop(future.key)
+            try:
+                yield payload, future.result(), None
+            except Exception as exc:  # the job's own failure, reported by the caller
+                yield payload, None, exc
+            submit_next()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -370,44 +370,17 @@ def _execute(
             except Exception as exc:  # a job that raises is reported, the others go on
                 yield _job_error(payload, exc)
         return
-    from distributed import as_completed
+    from nasbench.generation.cluster import run_on_cluster
 
-    from nasbench.generation.cluster import connect
-
-    client, cluster = connect(workers or os.cpu_count() or 1, scheduler)
-    try:
-        slots = 2 * max(1, sum(client.nthreads().values()))
-        futures = as_completed()
-        payload_of: dict[str, dict[str, Any]] = {}
-
-        def submit_next() -> bool:
-            payload = next(payloads, None)
-            if payload is None:
-                return False
-            future = client.submit(
-                run_training_job,
-                payload,
-                pure=False,
-                key=f"train-{payload['index']}-{payload['seed']}-{time.monotonic_ns()}",
-            )
-            payload_of[future.key] = payload
-            futures.add(future)
-            return True
-
-        for _ in range(slots):
-            if not submit_next():
-                break
-        for future in futures:
-            payload = payload_of.pop(future.key)
-            try:
-                yield future.result()
-            except Exception as exc:
-                yield _job_error(payload, exc)
-            submit_next()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    for payload, result, error in run_on_cluster(
+        run_training_job,
+        payloads,
+        workers=workers or os.cpu_count() or 1,
+        scheduler=scheduler,
+        key=lambda payload: f"train-{payload['index']}-{payload['seed']}-{time.monotonic_ns()}",
+        slots_per_thread=2,
+    ):
+        yield result if error is None else _job_error(payload, error)
 
 
 def _job_error(payload: dict[str, Any], exc: BaseException) -> str:

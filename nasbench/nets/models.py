@@ -208,28 +208,37 @@ class ResidualReduction(nn.Module):
         return self.shortcut(x) + self.conv_b(self.conv_a(x))
 
 
+def build_skeleton(module: nn.Module, config: MacroConfig, make_cell: Callable[[int], nn.Module]) -> None:
+    """Give ``module`` NAS-Bench-201's macro skeleton: ``stem``, ``cells`` (three stages of
+    ``config.cells_per_stage`` cells from ``make_cell(channels)``, a residual reduction
+    doubling the channels between stages), ``head``, ``pool`` and ``classifier``. Modules
+    are made in this order, so a seeded build draws the same weights whoever calls it
+    (the network of one cell and the weight-sharing supernet)."""
+    c = config.width
+    module.stem = nn.Sequential(
+        nn.Conv2d(config.input_channels, c, kernel_size=3, padding=1, bias=False),
+        nn.BatchNorm2d(c),
+    )
+    layers: list[nn.Module] = []
+    channels = c
+    for stage in range(3):
+        if stage > 0:
+            layers.append(ResidualReduction(channels, channels * 2))
+            channels *= 2
+        layers.extend(make_cell(channels) for _ in range(config.cells_per_stage))
+    module.cells = nn.Sequential(*layers)
+    module.head = nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
+    module.pool = nn.AdaptiveAvgPool2d(1)
+    module.classifier = nn.Linear(channels, config.num_classes)
+
+
 class Network(nn.Module):
     """NAS-Bench-201's macro skeleton around one cell architecture."""
 
     def __init__(self, ops: tuple[str, ...], num_nodes: int, config: MacroConfig) -> None:
         super().__init__()
         self.config = config
-        c = config.width
-        self.stem = nn.Sequential(
-            nn.Conv2d(config.input_channels, c, kernel_size=3, padding=1, bias=False),
-            nn.BatchNorm2d(c),
-        )
-        layers: list[nn.Module] = []
-        channels = c
-        for stage in range(3):
-            if stage > 0:
-                layers.append(ResidualReduction(channels, channels * 2))
-                channels *= 2
-            layers.extend(Cell(ops, channels, num_nodes) for _ in range(config.cells_per_stage))
-        self.cells = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(channels, config.num_classes)
+        build_skeleton(self, config, lambda channels: Cell(ops, channels, num_nodes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.head(self.cells(self.stem(x)))

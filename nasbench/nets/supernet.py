@@ -37,7 +37,7 @@ from torch import nn
 
 from nasbench.core.errors import ArchitectureError, ConfigError, NasbenchError
 from nasbench.core.space import Architecture, ArchLike, CellSpace, get_space
-from nasbench.nets.models import OPS, MacroConfig, ResidualReduction, Zero, get_model_config
+from nasbench.nets.models import OPS, MacroConfig, Zero, build_skeleton, get_model_config
 
 __all__ = [
     "ALPHA_INIT_SCALE",
@@ -177,26 +177,12 @@ class Supernet(nn.Module):
                 self._build()
 
     def _build(self) -> None:
-        space, config = self.space, self.config
-        c = config.width
-        self.stem = nn.Sequential(
-            nn.Conv2d(config.input_channels, c, kernel_size=3, padding=1, bias=False),
-            nn.BatchNorm2d(c),
+        space = self.space
+        build_skeleton(
+            self,
+            self.config,
+            lambda channels: SearchCell(space.ops, channels, space.num_nodes, self.track_running_stats),
         )
-        layers: list[nn.Module] = []
-        channels = c
-        for stage in range(3):
-            if stage > 0:
-                layers.append(ResidualReduction(channels, channels * 2))
-                channels *= 2
-            layers.extend(
-                SearchCell(space.ops, channels, space.num_nodes, self.track_running_stats)
-                for _ in range(config.cells_per_stage)
-            )
-        self.cells = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(channels, config.num_classes)
         self.alpha = nn.Parameter(ALPHA_INIT_SCALE * torch.randn(space.num_edges, space.num_ops))
 
     @classmethod

@@ -208,42 +208,19 @@ def execute(payloads: list[dict[str, Any]], workers: int, scheduler: str | None)
         for payload in payloads:
             yield run_job(payload)
         return
-    from distributed import as_completed
+    from nasbench.generation.cluster import run_on_cluster
 
-    from nasbench.generation.cluster import connect
-
-    client, cluster = connect(workers, scheduler)
-    try:
-        pending = iter(payloads)
-        slots = 4 * max(1, sum(client.nthreads().values()))
-        futures = as_completed()
-        payload_of: dict[str, dict[str, Any]] = {}
-        tag = uuid.uuid4().hex[:8]
-
-        def submit_next() -> bool:
-            payload = next(pending, None)
-            if payload is None:
-                return False
-            table, strategy, seed = payload["table"], payload["strategy"], payload["seed"]
-            future = client.submit(
-                run_job, payload, pure=False, key=f"compare-{tag}-{table}-{strategy}-{seed}"
-            )
-            payload_of[future.key] = payload
-            futures.add(future)
-            return True
-
-        for _ in range(slots):
-            if not submit_next():
-                break
-        for future in futures:
-            payload = payload_of.pop(future.key)
-            try:
-                yield future.result()
-            except Exception as exc:  # the job could not even start (e.g. unpicklable payload)
-                key = (payload["table"], payload["strategy"], payload["seed"])
-                yield _failed(key, payload.get("kind", ""), exc, 0.0)
-            submit_next()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    tag = uuid.uuid4().hex[:8]
+    for payload, outcome, error in run_on_cluster(
+        run_job,
+        payloads,
+        workers=workers,
+        scheduler=scheduler,
+        key=lambda p: f"compare-{tag}-{p['table']}-{p['strategy']}-{p['seed']}",
+        slots_per_thread=4,
+    ):
+        if error is None:
+            yield outcome
+        else:  # the job could not even start (e.g. an unpicklable payload)
+            key = (payload["table"], payload["strategy"], payload["seed"])
+            yield _failed(key, payload.get("kind", ""), error, 0.0)
