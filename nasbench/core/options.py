@@ -45,7 +45,7 @@ class OptionError(NasbenchError):
 def parse_arch(text: str) -> str | int:
     """An ARCH argument: a decimal index or a NAS-Bench-201 string."""
     stripped = text.strip()
-    return int(stripped) if stripped.isdigit() else stripped
+    return int(stripped) if stripped.isdecimal() and stripped.isascii() else stripped
 
 
 def json_or_text(raw: str) -> Any:

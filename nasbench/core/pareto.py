@@ -53,6 +53,7 @@ def hypervolume(costs: np.ndarray, accuracies: np.ndarray, reference: tuple[floa
     area = 0.0
     for position, index in enumerate(front):
         right = costs[front[position + 1]] if position + 1 < len(front) else reference_cost
+        right = min(right, reference_cost)  # nothing beyond the reference counts
         area += max(0.0, right - costs[index]) * max(0.0, accuracies[index] - reference_accuracy)
     return float(area)
 

@@ -134,8 +134,8 @@ class Options(Constraint):
 
     def accept(self, value: Any) -> tuple[bool, Any]:
         try:
-            return value in self.choices, value
-        except TypeError:  # an unhashable or incomparable value is not a choice
+            return any(value is choice or bool(value == choice) for choice in self.choices), value
+        except (TypeError, ValueError):  # an incomparable value (an array, say) is not a choice
             return False, value
 
     def describe(self, value: Any) -> str:
