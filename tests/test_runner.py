@@ -405,16 +405,48 @@ def test_interrupted_compare_leaves_existing_results_untouched(
     assert leftovers(tmp_path) == []
 
 
-def test_overwrite_replaces_the_whole_directory(tables: dict[str, Path], tmp_path: Path) -> None:
+def test_overwrite_replaces_a_results_directory_and_nothing_else(
+    tables: dict[str, Path], tmp_path: Path
+) -> None:
+    """``overwrite`` replaces an earlier results directory, but never one holding files a
+    comparison did not write (a user's notes, the input table): those stay, untouched."""
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "stale.txt").write_text("old")
-    with pytest.raises(ConfigError, match="not empty"):
-        compare([tables["synth"]], ["rs"], 1, BUDGET, out, progress=False)
-    assert (out / "stale.txt").read_text() == "old"
+    compare([tables["synth"]], ["rs"], 2, BUDGET, out, progress=False)
+    first = (out / "runs.csv").read_text()
     compare([tables["synth"]], ["rs"], 1, BUDGET, out, overwrite=True, progress=False)
     assert sorted(p.name for p in out.iterdir()) == sorted(RESULT_FILES)
+    assert (out / "runs.csv").read_text() != first  # one seed now, not two
+    (out / "notes.md").write_text("mine")
+    shutil.copyfile(tables["synth"], out / "synth.h5")
+    before = snapshot(out)
+    with pytest.raises(ConfigError, match="not empty"):
+        compare([tables["synth"]], ["rs"], 1, BUDGET, out, progress=False)
+    with pytest.raises(ConfigError, match=r"did not write \(notes.md, synth.h5\)"):
+        compare([out / "synth.h5"], ["rs"], 1, BUDGET, out, overwrite=True, progress=False)
+    assert snapshot(out) == before
     assert leftovers(tmp_path) == []
+
+
+def test_files_put_in_the_directory_during_a_comparison_are_kept(
+    tables: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that appears in DIR while comparing is not deleted: the new results go beside it."""
+    out = tmp_path / "out"
+    compare([tables["synth"]], ["rs"], 1, BUDGET, out, progress=False)
+    import nasbench.search.jobs as jobs
+
+    real = jobs.run_job
+
+    def meanwhile(payload: dict[str, Any]) -> dict[str, Any]:
+        (out / "notes.md").write_text("written while comparing")
+        return real(payload)
+
+    monkeypatch.setattr(jobs, "run_job", meanwhile)
+    with pytest.raises(ConfigError, match="the new results are in") as info:
+        compare([tables["synth"]], ["rs"], 1, BUDGET, out, overwrite=True, progress=False)
+    assert (out / "notes.md").read_text() == "written while comparing"
+    kept = Path(str(info.value).rsplit("the new results are in ", 1)[1])
+    assert kept.parent == tmp_path and sorted(p.name for p in kept.iterdir()) == sorted(RESULT_FILES)
 
 
 def test_api_rejects_bad_input_before_running(tables: dict[str, Path], tmp_path: Path) -> None:
@@ -722,3 +754,16 @@ def test_run_demo_compares_and_writes_no_report(tables: dict[str, Path], tmp_pat
         with pytest.raises(ConfigError, match=match):
             run_demo(table=tables["synth"], results=tmp_path / "never", **bad)  # type: ignore[arg-type]
     assert not (tmp_path / "never").exists()
+
+
+def test_demo_never_deletes_what_the_user_put_in_its_results_directory(
+    tables: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "notes.md").write_text("mine")
+    argv = ["demo", "--table", tables["synth"], "--results", results, "--out", tmp_path / "lb"]
+    code, out, err = run_cli(capsys, *argv, "--seeds", "1", "--budget-runs", "2")
+    assert code == 1 and out == "" and err.count("\n") == 1, err
+    assert "holds files a comparison did not write (notes.md)" in err
+    assert sorted(p.name for p in results.iterdir()) == ["notes.md"] and not (tmp_path / "lb.md").exists()

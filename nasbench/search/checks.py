@@ -25,6 +25,7 @@ from nasbench.core.errors import ConfigError, NasbenchError
 from nasbench.core.table import Table
 from nasbench.core.validation import check_int
 from nasbench.search.jobs import benchmark_for, cache_table, error_line, open_source
+from nasbench.search.results_files import check_only_results
 from nasbench.search.strategy import (
     ENTRY_POINT_GROUP,
     Strategy,
@@ -206,9 +207,11 @@ def check_strategies(names: list[str], params: Mapping[str, Mapping[str, Any]] |
 
 
 def check_out(out: Path, overwrite: bool) -> None:
-    """``out`` must not exist, or be an empty directory, or ``overwrite`` be True."""
+    """``out`` must not exist, or be an empty directory, or — with ``overwrite`` — a results
+    directory: ``overwrite`` never replaces a directory holding files compare did not write."""
     if out.exists():
         if not out.is_dir():
             raise ConfigError(f"out {out}: exists and is not a directory")
         if any(out.iterdir()) and not overwrite:
             raise ConfigError(f"out {out}: directory exists and is not empty (overwrite=True replaces it)")
+        check_only_results(out)

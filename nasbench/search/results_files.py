@@ -26,10 +26,11 @@ from nasbench.bench.results import (
     ERRORS_FILE,
     ONE_SHOT_COLUMNS,
     PARETO_COLUMNS,
+    RESULT_FILES,
     RUNS_COLUMNS,
     TRAJECTORY_FILE_COLUMNS,
 )
-from nasbench.core.errors import ConfigError
+from nasbench.core.errors import ConfigError, one_line
 
 __all__ = ["csv_text", "install", "json_text", "result_files"]
 
@@ -133,14 +134,34 @@ def result_files(outcomes: Mapping[tuple[str, str, int], Mapping[str, Any]]) -> 
     }
 
 
+def check_only_results(out: Path) -> None:
+    """ConfigError unless every entry of the directory ``out`` is a file a comparison
+    writes (:data:`~nasbench.bench.results.RESULT_FILES`): replacing a results directory
+    must never delete anything else (a table, notes, a report) that was put in it."""
+    foreign = sorted(entry.name for entry in out.iterdir() if entry.name not in RESULT_FILES)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise ConfigError(
+            f"out {out}: holds files a comparison did not write ({shown}); it is not replaced — "
+            "move them or write the results elsewhere"
+        )
+
+
 def _replace(temporary: Path, out: Path, overwrite: bool) -> None:
-    """Move the finished ``temporary`` directory to ``out`` (replacing it if allowed)."""
+    """Move the finished ``temporary`` directory to ``out`` (replacing it if allowed: only
+    a directory of result files is ever replaced)."""
     if out.exists():
         if not out.is_dir():
             raise ConfigError(f"out {out}: exists and is not a directory")
         if any(out.iterdir()):
             if not overwrite:
                 raise ConfigError(f"out {out}: directory became non-empty while comparing")
+            try:
+                check_only_results(out)
+            except ConfigError as exc:  # files appeared while comparing: keep both
+                kept = out.with_name(f"{out.name}.new-{uuid.uuid4().hex[:8]}")
+                os.replace(temporary, kept)
+                raise ConfigError(f"{one_line(exc)}; the new results are in {kept}") from None
             old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
             os.replace(out, old)
             os.replace(temporary, out)
