@@ -12,6 +12,7 @@ created through the public surrogate registry.
 
 from __future__ import annotations
 
+import abc
 from collections import deque
 
 import numpy as np
@@ -25,7 +26,7 @@ from nasbench.search import Result, SearchFinished, Strategy, Trial, check_choic
 __all__ = ["Bananas", "GaussianProcessBO"]
 
 
-class _ModelBasedSearch(Strategy):
+class _ModelBasedSearch(Strategy, abc.ABC):
     """Random start, then batches proposed by a surrogate over a mutation + random pool."""
 
     kind = "black-box"
@@ -98,9 +99,9 @@ class _ModelBasedSearch(Strategy):
         order = np.argsort(-scores, kind="stable")
         return pool[order[: self.batch_size]]
 
+    @abc.abstractmethod
     def _score(self, pool: np.ndarray) -> np.ndarray:
         """Acquisition value of every candidate (higher is better)."""
-        raise NotImplementedError
 
 
 # --------------------------------------------------------------------- BANANAS

@@ -13,6 +13,7 @@ the one-line forms plug-ins use inside ``__init__``.
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,16 +49,16 @@ def owner_label(owner: object) -> str:
     return getattr(cls, "name", "") or cls.__name__
 
 
-class Constraint:
+class Constraint(abc.ABC):
     """One allowed set of values. Subclasses implement :meth:`accept` and :meth:`describe`."""
 
+    @abc.abstractmethod
     def accept(self, value: Any) -> tuple[bool, Any]:
         """(whether ``value`` is allowed, its normalised form)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def describe(self, value: Any) -> str:
         """What the value must be, completing "<name> must be ..."."""
-        raise NotImplementedError
 
 
 def _is_integer(value: Any) -> bool:
