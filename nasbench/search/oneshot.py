@@ -67,8 +67,6 @@ class OneShotBudget:
             object.__setattr__(self, "epochs", epochs)
         if self.seconds is not None:
             seconds = check_float("one-shot budget", "seconds", self.seconds, 0.0, low_open=True)
-            if np.isinf(seconds):
-                raise ConfigError(f"one-shot budget: seconds must be finite, got {self.seconds!r}")
             object.__setattr__(self, "seconds", seconds)
 
     @classmethod
