@@ -773,13 +773,39 @@ def test_partial_table(ref: Ref, tmp_path: Path) -> None:
         Benchmark(table, seed=0)
 
 
-@pytest.mark.parametrize("missing", ["train_loss", "test_acc", "train_seconds", "val_acc"])
+@pytest.mark.parametrize("missing", ["test_acc", "val_acc"])
 def test_table_lacking_a_metric(ref: Ref, tmp_path: Path, missing: str) -> None:
     path = _copy(ref.table.path, tmp_path / f"no-{missing}.h5")
     with h5py.File(path, "r+") as handle:
         del handle[f"metrics/{missing}"]
     with pytest.raises(MetricError, match=missing):
         Benchmark(str(path), seed=0)
+
+
+def test_table_without_losses_answers_nan_for_them(ref: Ref, tmp_path: Path) -> None:
+    path = _copy(ref.table.path, tmp_path / "no-loss.h5")
+    with h5py.File(path, "r+") as handle:
+        del handle["metrics/train_loss"]
+    result = Benchmark(str(path), seed=0).evaluate(7)
+    assert math.isnan(result.train_loss)
+    assert result.val_acc == Benchmark(ref.table, seed=0).evaluate(7).val_acc
+
+
+def test_table_without_training_times_refuses_a_seconds_budget(ref: Ref, tmp_path: Path) -> None:
+    path = _copy(ref.table.path, tmp_path / "no-times.h5")
+    with h5py.File(path, "r+") as handle:
+        del handle["metrics/train_seconds"], handle["metrics/eval_seconds"]
+    assert not open_table(path).has_training_times
+    with pytest.raises(ConfigError, match=r"no training times.*--budget-evals"):
+        Benchmark(str(path), seed=0, budget=Budget(seconds=100.0))
+    benchmark = Benchmark(str(path), seed=0)
+    with pytest.raises(ConfigError, match="no training times"):
+        benchmark.budget = Budget(evaluations=5, seconds=100.0)
+    benchmark.budget = Budget(evaluations=3)
+    for index in range(3):
+        assert benchmark.evaluate(index).cost_seconds == 0.0
+    with pytest.raises(BudgetExhausted):
+        benchmark.evaluate(3)
 
 
 def test_missing_table_file(tmp_path: Path) -> None:

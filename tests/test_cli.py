@@ -40,12 +40,14 @@ SUBCOMMANDS = (
     "fidelity",
     "frontier",
     "merge",
+    "import",
     "compare",
     "strategies",
     "report",
     "demo",
     "card",
     "surrogate",
+    "reproduce",
     "proxies",
 )
 

@@ -253,7 +253,12 @@ def fake_table(train: np.ndarray, evals: np.ndarray | None, status: np.ndarray) 
     if evals is not None:
         metrics["eval_seconds"] = np.asarray(evals, dtype=np.float32)
     metrics["val_acc"] = np.zeros_like(metrics["train_seconds"])
-    return SimpleNamespace(raw=lambda n: metrics[n].copy(), epoch_metrics=tuple(metrics), run_status=status)
+    return SimpleNamespace(
+        raw=lambda n: metrics[n].copy(),
+        epoch_metrics=tuple(metrics),
+        run_status=status,
+        num_epochs=metrics["val_acc"].shape[2],
+    )
 
 
 def test_run_seconds() -> None:
@@ -275,6 +280,11 @@ def test_cost_of_a_fake_table() -> None:
     without_eval = fake_table(train, None, status)
     np.testing.assert_allclose(full_run_seconds(without_eval), [[3, 3], [0, 8]])
     np.testing.assert_allclose(generation_seconds(without_eval), [[3, 3], [0, 8]])
+    without_times = fake_table(train, None, status)  # an imported table: no seconds at all
+    del without_times.epoch_metrics
+    without_times.epoch_metrics = ("val_acc",)
+    np.testing.assert_array_equal(full_run_seconds(without_times), np.zeros((2, 2)))
+    assert mean_run_seconds(without_times) == 0.0
 
 
 def test_mean_run_seconds_of_shipped_table() -> None:

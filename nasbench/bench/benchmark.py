@@ -201,6 +201,8 @@ def table_arrays(table: Table, seed: int) -> BenchmarkArrays:
     rows = np.arange(num_classes)
 
     def pick(name: str) -> np.ndarray:
+        if name not in table.epoch_metrics:  # an imported table holds what its source had
+            return np.full((num_classes, table.num_epochs), np.nan)
         return table.raw(name)[rows, column, :].astype(np.float64)
 
     failed = status[rows, column] == STATUS_FAILED
@@ -250,7 +252,7 @@ class Benchmark:
         table = self.table
         if table.num_archs != table.space.size:
             raise ConfigError(f"{table.path}: a benchmark needs a table with every architecture of its space")
-        for name in ("val_acc", "val_loss", "train_acc", "train_loss", "test_acc", "train_seconds"):
+        for name in ("val_acc", "test_acc"):
             if name not in table.epoch_metrics:
                 raise MetricError(f"{table.path}: a benchmark needs the epoch metric {name!r}")
         unmeasured = int(np.sum(np.all(table.run_status == STATUS_PENDING, axis=1)))
@@ -267,6 +269,7 @@ class Benchmark:
             budget,
             constraint,
             protocol=dict(table.protocol),
+            has_times=table.has_training_times,
         )
 
     def with_constraint(self, constraint: Constraint | str | None) -> Benchmark:
@@ -284,9 +287,13 @@ class Benchmark:
         constraint: Constraint | str | None,
         *,
         protocol: Mapping[str, Any] | None = None,
+        has_times: bool = True,
     ) -> None:
-        """Answer from ``arrays``; ``protocol`` is the table's (None for a surrogate model)."""
+        """Answer from ``arrays``; ``protocol`` is the table's (None for a surrogate model);
+        ``has_times`` is False for a source without training times (no seconds budget)."""
         self.seed = int(seed)
+        self._label = label
+        self.has_times = has_times
         self.budget = budget
         self._space = space
         if isinstance(constraint, str):
@@ -345,6 +352,21 @@ class Benchmark:
         self._incumbent = -1
         self._incumbent_val = -math.inf
         self._rows: list[tuple[Any, ...]] = []
+
+    # ----------------------------------------------------------------- budget
+    @property
+    def budget(self) -> Budget | None:
+        """The run's budget (None: unlimited, for stepping through by hand)."""
+        return self._budget
+
+    @budget.setter
+    def budget(self, budget: Budget | None) -> None:
+        if budget is not None and budget.seconds is not None and not self.has_times:
+            raise ConfigError(
+                f"{self._label}: the table records no training times, so a seconds budget cannot "
+                "be charged; use an evaluation budget (--budget-evals)"
+            )
+        self._budget = budget
 
     # ----------------------------------------------------------------- evaluation
     @property

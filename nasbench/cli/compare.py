@@ -173,13 +173,28 @@ def add_demo(commands: Subcommands) -> None:
         metavar="K",
         help="local worker processes (default 2)",
     )
+    p.add_argument(
+        "--no-nb201",
+        action="store_true",
+        help="skip the second comparison, on the shipped NAS-Bench-201 12-epoch tables",
+    )
+    p.add_argument(
+        "--nb201-out", default="reports/leaderboard-nb201", metavar="PATH", help="its report prefix"
+    )
+    p.add_argument(
+        "--nb201-evaluations",
+        type=count("--nb201-evaluations", 1),
+        default="100",
+        metavar="M",
+        help="its budget per run in evaluations (the tables hold no training times; default 100)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_demo)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from nasbench.reporting.leaderboard import write_report
-    from nasbench.search.demo import default_table, run_demo
+    from nasbench.search.demo import default_table, nb201_tables, run_demo, run_nb201_demo
 
     table = args.table
     if table is None:
@@ -210,7 +225,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for path in map(str, files):
         if path.endswith((".html", ".md")):
             print(f"wrote {path}")
-    return 1 if summary.runs_failed else 0
+    failed = summary.runs_failed
+    if args.table is None and not args.no_nb201 and nb201_tables():
+        nb201 = run_nb201_demo(
+            results=f"{args.results.rstrip('/')}-nb201",
+            seeds=args.seeds,
+            budget_evaluations=args.nb201_evaluations,
+            strategies=strategies,
+            workers=args.workers,
+            progress=not args.quiet,
+        )
+        files = write_report(nb201.results, args.nb201_out)
+        print(
+            f"NAS-Bench-201 tables: {len(nb201.strategies)} black-box strategies x {nb201.seeds} seeds, "
+            f"{args.nb201_evaluations} evaluations each; compared in {nb201.compare_wall_seconds:.1f} s"
+            + (
+                f"; {nb201.runs_failed} runs failed (see {nb201.results}/errors.json)"
+                if nb201.runs_failed
+                else ""
+            )
+        )
+        for path in map(str, files):
+            if path.endswith((".html", ".md")):
+                print(f"wrote {path}")
+        failed += nb201.runs_failed
+    return 1 if failed else 0
 
 
 # --------------------------------------------------------------------- strategies

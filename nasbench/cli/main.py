@@ -19,7 +19,9 @@ from collections.abc import Callable, Sequence
 from nasbench.cli.args import Subcommands
 from nasbench.cli.compare import add_compare, add_demo, add_report, add_strategies
 from nasbench.cli.generation import add_fidelity, add_frontier, add_generate, add_merge
+from nasbench.cli.importing import add_import
 from nasbench.cli.plugins import add_plugin_commands
+from nasbench.cli.reproduce import add_reproduce
 from nasbench.cli.surrogates import add_surrogate
 from nasbench.cli.tables import (
     add_card,
@@ -48,11 +50,13 @@ BUILTIN_COMMANDS: tuple[Callable[[Subcommands], None], ...] = (
     add_fidelity,
     add_frontier,
     add_merge,
+    add_import,
     add_compare,
     add_card,
     add_demo,
     add_strategies,
     add_surrogate,
+    add_reproduce,
 )
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 import numpy as np
 
 from nasbench.cli.args import Subcommands, minimum, parse_arch, print_json, seed_list
+from nasbench.core.errors import ConfigError
 from nasbench.core.space import MAX_ENUMERABLE_SIZE, SPACE_PRESETS, get_space
 
 __all__ = ["add_card", "add_cost", "add_info", "add_init_table", "add_query", "add_space", "add_validate"]
@@ -127,6 +129,11 @@ def cmd_info(args: argparse.Namespace) -> int:
         "unique": table.num_unique,
         "seeds": table.seeds.tolist(),
         "epochs": table.num_epochs,
+        "epoch_numbers": table.epochs.tolist(),
+        "values_per": table.values_per,
+        "seed_axis": table.seed_axis,
+        "source": table.source,
+        "source_order": table.source_order,
         "metrics": list(table.epoch_metrics),
         "runs_done": int(np.sum(status == 1)),
         "runs_failed": int(np.sum(status == 2)),
@@ -150,11 +157,30 @@ def cmd_info(args: argparse.Namespace) -> int:
         f"space      {', '.join(table.space.ops)}; {table.space.num_nodes} nodes; "
         f"{table.space.size:,} architectures"
     )
-    print(f"archs      {table.num_archs:,} rows, {table.num_unique:,} unique classes")
+    if table.values_per == "architecture":
+        print(
+            f"archs      {table.num_archs:,} rows, values per architecture (isomorphic cells trained apart)"
+        )
+    else:
+        print(f"archs      {table.num_archs:,} rows, {table.num_unique:,} unique classes")
+    if table.source is not None:
+        source = table.source
+        print(f"source     {source.get('file')} ({source.get('format')}), {source.get('sha256')}")
+        citation = source.get("citation", "no citation recorded")
+        print(f"           {citation} Licence: {source.get('licence', 'not recorded')}")
+    if table.source_order is not None:
+        order = table.source_order
+        print(f"index      the benchmark's own {order} index is kept (query --index-order {order})")
     print(f"dataset    {json.dumps(table.dataset, sort_keys=True)}")
     print(f"model      {json.dumps(table.model, sort_keys=True)}")
     print(f"protocol   {json.dumps(table.protocol, sort_keys=True)}")
-    print(f"seeds      {table.seeds.tolist()}   epochs {table.num_epochs}")
+    if table.seed_axis.get("kind") == "mean":
+        seeds = "one column: the mean over the benchmark's seeds"
+    else:
+        seeds = str(table.seeds.tolist())
+    epochs = table.epochs.tolist()
+    shown = ", ".join(map(str, epochs)) if len(epochs) <= 4 else f"{epochs[0]}..{epochs[-1]}"
+    print(f"seeds      {seeds}   epochs {table.num_epochs} (training epochs {shown})")
     print(
         f"runs       {data['runs_done']:,} done, {data['runs_failed']:,} failed, "
         f"{data['runs_total']:,} in all"
@@ -187,8 +213,13 @@ def add_query(commands: Subcommands) -> None:
     )
     p.add_argument("table", metavar="TABLE", help="path of an .h5 table")
     p.add_argument("arch", metavar="ARCH", help="NAS-Bench-201 string or integer index")
+    p.add_argument(
+        "--index-order",
+        metavar="NAME",
+        help="ARCH is the imported benchmark's own index (e.g. nb201), not this space's index",
+    )
     p.add_argument("--metric", default="val_acc", help="metric name (default val_acc)")
-    p.add_argument("--epoch", type=int, default=-1, help="0-based epoch, -1 for the last (default)")
+    p.add_argument("--epoch", type=int, default=-1, help="0-based epoch position, -1 for the last (default)")
     p.add_argument("--seed", type=int, default=None, help="one seed (default: mean over seeds)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_query)
@@ -198,9 +229,18 @@ def cmd_query(args: argparse.Namespace) -> int:
     from nasbench.core.table import open_table
 
     table = open_table(args.table)
-    arch = table.space.arch(parse_arch(args.arch))
+    if args.index_order is not None:
+        try:
+            source_index = int(args.arch)
+        except ValueError:
+            raise ConfigError(
+                f"with --index-order, ARCH must be an integer index, got {args.arch!r}"
+            ) from None
+        arch = table.source_arch(args.index_order, source_index)
+    else:
+        arch = table.space.arch(parse_arch(args.arch))
     value = table.query(arch, args.metric, epoch=args.epoch, seed=args.seed)
-    data = {
+    data: dict[str, Any] = {
         "arch": str(arch),
         "index": table.space.index(arch),
         "canonical_index": table.canonical_index(arch),
@@ -209,6 +249,8 @@ def cmd_query(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "value": value,
     }
+    if table.source_index is not None:
+        data[f"{table.source_order}_index"] = int(table.source_index[table.row(arch)])
     if args.json:
         print_json(data)
     else:

@@ -11,7 +11,8 @@ Two questions have two names:
   record learning curves). Fidelity studies and data cards report it.
 
 Both read a table's ``train_seconds`` and ``eval_seconds`` [classes, seeds, epochs]
-(an epoch metric missing or not measured counts 0 seconds).
+(an epoch metric missing or not measured counts 0 seconds: an imported table without
+training times costs nothing, and only evaluation budgets apply to it).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def run_seconds(train_seconds: np.ndarray, eval_seconds: np.ndarray) -> np.ndarr
 def _epoch_seconds(table: Any, name: str) -> np.ndarray:
     if name in table.epoch_metrics:
         return table.raw(name).astype(np.float64)
-    return np.zeros(table.raw("train_seconds").shape, dtype=np.float64)
+    rows, seeds = np.shape(table.run_status)
+    return np.zeros((rows, seeds, table.num_epochs), dtype=np.float64)
 
 
 def full_run_seconds(table: Any) -> np.ndarray:

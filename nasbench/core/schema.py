@@ -1,6 +1,8 @@
 """The table schema: names, codes, units and storage types of a table file, without h5py.
 
-One file holds one (space, dataset, protocol). Schema version 1 (also in tables/README.md):
+One file holds one (space, dataset, protocol). Schema version 2 (also in tables/README.md);
+version 1 files (generated tables before imports existed) still open, with the defaults
+noted below for what they lack:
 
 root attributes (JSON strings unless noted)
     ``format`` "nasbench-table" (str), ``schema_version`` 1 (int), ``space``, ``model``
@@ -8,6 +10,12 @@ root attributes (JSON strings unless noted)
     ``provenance`` (package, torch, numpy, h5py and Python versions, ``created``),
     ``fidelity`` (optional, seed-to-seed agreement figures), ``checksum``
     ("sha256:<hex>" of the content, see :func:`nasbench.core.table_file.content_checksum`).
+    Since version 2, all optional: ``source`` (an imported table's origin: format, file
+    name, its sha256, citation, licence, url), ``values_per`` ("class", the default: one
+    metric row per isomorphism class; "architecture": one row per index, for benchmarks
+    such as NAS-Bench-201 that trained isomorphic cells separately), ``seed_axis``
+    (``{"kind": "runs"}``, the default: one column per training seed; ``{"kind": "mean"}``:
+    one column labelled -1 holding the mean over the benchmark's seeds).
 ``archs/index`` int64 [N]
     space index of every row, ascending (``arange(size)`` for a complete table).
 ``archs/ops`` int8 [N, edges]
@@ -16,7 +24,14 @@ root attributes (JSON strings unless noted)
     space index of the row's class representative (smallest index of the class among the
     rows, see :func:`canonical_within`).
 ``archs/unique`` int64 [U]
-    representatives, ascending: row ``u`` of every metric belongs to ``unique[u]``.
+    representatives, ascending: row ``u`` of every metric belongs to ``unique[u]``; with
+    ``values_per="architecture"`` it equals ``archs/index`` (each row its own values).
+``archs/source_index`` int64 [N] (optional, version 2)
+    the imported benchmark's own index of every row; its ``order`` attribute names the
+    benchmark ("nb201"), whose indices may be a shuffle of this space's order.
+``epochs`` int64 [E] (optional, version 2; default ``1..E``)
+    the 1-based training epoch each position of a metric's epoch axis records (``[12]``
+    for a table holding only 12-epoch results).
 ``seeds`` int64 [S]
     training seeds; axis 1 of every metric.
 ``metrics/<name>`` float16/float32 [U, S, E]
@@ -24,7 +39,9 @@ root attributes (JSON strings unless noted)
     ``train_acc``, ``val_acc``, ``test_acc`` (percent), ``train_loss``, ``val_loss``,
     ``test_loss`` (mean cross-entropy, nats), ``train_seconds`` (CPU seconds spent training
     that epoch), ``eval_seconds`` (CPU seconds spent measuring val and test after it).
-    NaN where not (yet) measured.
+    NaN where not (yet) measured. A generated table holds all eight; an imported one
+    holds what its source has (at least ``val_acc`` and ``test_acc`` for a benchmark;
+    without ``train_seconds`` a search can have an evaluation budget, not a seconds one).
 ``runs/status`` int8 [U, S]
     :data:`STATUS_PENDING`, :data:`STATUS_DONE` or :data:`STATUS_FAILED`;
     ``runs/message`` str [U, S] says why a run failed.
@@ -55,12 +72,16 @@ __all__ = [
     "COST_METRICS",
     "EPOCH_METRICS",
     "FORMAT_NAME",
+    "MEAN_SEED",
     "METRIC_UNITS",
+    "READABLE_SCHEMA_VERSIONS",
     "SCHEMA_VERSION",
+    "SEED_AXIS_KINDS",
     "STATUS_CODES",
     "STATUS_DONE",
     "STATUS_FAILED",
     "STATUS_PENDING",
+    "VALUES_PER",
     "canonical_within",
     "is_valid_name",
     "metric_unit",
@@ -69,7 +90,15 @@ __all__ = [
 #: The root ``format`` attribute of every table file.
 FORMAT_NAME = "nasbench-table"
 #: The schema version this package reads and writes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Schema versions this package opens (older ones read with the defaults documented above).
+READABLE_SCHEMA_VERSIONS: tuple[int, ...] = (1, 2)
+#: ``values_per`` attribute values: one metric row per isomorphism class, or per index.
+VALUES_PER: tuple[str, ...] = ("class", "architecture")
+#: ``seed_axis`` kinds: one column per training seed, or one column of seed means.
+SEED_AXIS_KINDS: tuple[str, ...] = ("runs", "mean")
+#: The seed label of a ``seed_axis`` of kind "mean" (it is no training seed).
+MEAN_SEED = -1
 #: The per-(class, seed, epoch) metrics the generator records, in the order it records them.
 EPOCH_METRICS: tuple[str, ...] = (
     "train_acc",

@@ -30,6 +30,7 @@ from nasbench.core.schema import (
     STATUS_DONE,
     STATUS_FAILED,
     STATUS_PENDING,
+    VALUES_PER,
     canonical_within,
 )
 from nasbench.core.space import Architecture, ArchLike, CellSpace
@@ -88,6 +89,19 @@ class Table:
             json_attr(handle.attrs, "fidelity", where) if "fidelity" in handle.attrs else None
         )
         self.checksum: str | None = plain(handle.attrs.get("checksum"))
+        self.schema_version = int(plain(handle.attrs["schema_version"]))
+        #: Where an imported table's numbers came from (None for a generated table).
+        self.source: dict[str, Any] | None = (
+            json_attr(handle.attrs, "source", where) if "source" in handle.attrs else None
+        )
+        #: "class" (one metric row per isomorphism class) or "architecture" (per index).
+        self.values_per: str = str(plain(handle.attrs.get("values_per", "class")))
+        if self.values_per not in VALUES_PER:
+            raise TableError(f"{where}: values_per must be one of {', '.join(VALUES_PER)}")
+        #: ``{"kind": "runs"}`` (a column per training seed) or ``{"kind": "mean", ...}``.
+        self.seed_axis: dict[str, Any] = (
+            json_attr(handle.attrs, "seed_axis", where) if "seed_axis" in handle.attrs else {"kind": "runs"}
+        )
         self.indices = self._need(handle, "archs/index", where).astype(np.int64)
         self.ops = self._need(handle, "archs/ops", where)
         self.canonical = self._need(handle, "archs/canonical", where).astype(np.int64)
@@ -101,11 +115,29 @@ class Table:
         ):
             raise TableError(f"{where}: archs/index is not ascending within the space")
         self._complete = rows == self.space.size
-        self.class_row = np.searchsorted(self.unique, self.canonical)
-        if np.any(self.class_row >= self.unique.shape[0]) or np.any(
-            self.unique[np.minimum(self.class_row, self.unique.shape[0] - 1)] != self.canonical
-        ):
-            raise TableError(f"{where}: archs/canonical names a class missing from archs/unique")
+        if self.values_per == "architecture":
+            if not np.array_equal(self.unique, self.indices):
+                raise TableError(
+                    f"{where}: a table with values per architecture needs archs/unique = archs/index"
+                )
+            self.class_row = np.arange(rows, dtype=np.int64)
+        else:
+            self.class_row = np.searchsorted(self.unique, self.canonical)
+            if np.any(self.class_row >= self.unique.shape[0]) or np.any(
+                self.unique[np.minimum(self.class_row, self.unique.shape[0] - 1)] != self.canonical
+            ):
+                raise TableError(f"{where}: archs/canonical names a class missing from archs/unique")
+        self.source_index: np.ndarray | None = None
+        self.source_order: str | None = None
+        self._source_row: dict[int, int] = {}
+        if "archs/source_index" in handle:
+            self.source_index = handle["archs/source_index"][()].astype(np.int64)
+            self.source_order = str(plain(handle["archs/source_index"].attrs.get("order", "source")))
+            if self.source_index.shape != (rows,):
+                raise TableError(f"{where}: archs/source_index needs one value per row")
+            self._source_row = {int(k): row for row, k in enumerate(self.source_index.tolist())}
+            if len(self._source_row) != rows:
+                raise TableError(f"{where}: archs/source_index repeats an index")
         self._class_row_list: list[int] = self.class_row.tolist()
         self.params = self._need(handle, "cost/params", where).astype(np.int64)
         self.flops = self._need(handle, "cost/flops", where).astype(np.int64)
@@ -126,6 +158,14 @@ class Table:
         if len(epochs) != 1:
             raise TableError(f"{where}: metrics disagree on the number of epochs")
         self.num_epochs = epochs.pop()
+        #: The 1-based training epoch each position of the epoch axis records.
+        self.epochs = (
+            handle["epochs"][()].astype(np.int64)
+            if "epochs" in handle
+            else np.arange(1, self.num_epochs + 1, dtype=np.int64)
+        )
+        if self.epochs.shape != (self.num_epochs,) or np.any(np.diff(self.epochs) <= 0) or self.epochs[0] < 1:
+            raise TableError(f"{where}: epochs must be {self.num_epochs} ascending positive epoch numbers")
         self.run_status = self._need(handle, "runs/status", where)
         if self.run_status.shape != expected:
             raise TableError(f"{where}: runs/status has shape {self.run_status.shape}, expected {expected}")
@@ -161,6 +201,32 @@ class Table:
     def epoch_metrics(self) -> tuple[str, ...]:
         """Names of the per-(class, seed, epoch) metrics."""
         return tuple(self._metrics)
+
+    @property
+    def has_training_times(self) -> bool:
+        """Whether the table records training seconds (a seconds budget needs them)."""
+        if "train_seconds" not in self._metrics:
+            return False
+        done = self.run_status == STATUS_DONE
+        return bool(done.any() and not np.all(np.isnan(self._metrics["train_seconds"][done])))
+
+    def source_row(self, order: str, index: int) -> int:
+        """Row of the architecture the imported benchmark ``order`` (e.g. "nb201") calls
+        ``index``; its own indices are not this space's order, so never mix the two."""
+        if self.source_index is None:
+            raise MetricError(f"{self.path}: the table keeps no benchmark's own index (it was not imported)")
+        if order != self.source_order:
+            raise MetricError(f"{self.path}: the table keeps {self.source_order!r} indices, not {order!r}")
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise ArchitectureError(f"{order} index must be an integer, got {index!r}")
+        row = self._source_row.get(int(index))
+        if row is None:
+            raise ArchitectureError(f"{order} index {index} is not in this table")
+        return row
+
+    def source_arch(self, order: str, index: int) -> Architecture:
+        """The architecture the imported benchmark ``order`` calls ``index``."""
+        return self.space.from_index(int(self.indices[self.source_row(order, index)]))
 
     def __repr__(self) -> str:
         return (
@@ -306,14 +372,17 @@ class Table:
         return float(np.mean(self.run_status != STATUS_PENDING)) if self.run_status.size else 0.0
 
     def to_pandas(self, epoch: int = -1) -> Any:
-        """One row per architecture: index, string, class, cost, device metrics and
-        every epoch metric at ``epoch`` averaged over seeds."""
+        """One row per architecture: index (and the imported benchmark's own index, e.g.
+        ``nb201_index``), string, class, cost, device metrics and every epoch metric at
+        ``epoch`` averaged over seeds."""
         try:
             import pandas as pd
         except ImportError:  # pragma: no cover - pandas is a core dependency
             raise ImportError("to_pandas needs pandas: pip install 'pandas>=2'") from None
-        columns: dict[str, Any] = {
-            "index": self.indices,
+        columns: dict[str, Any] = {"index": self.indices}
+        if self.source_index is not None:
+            columns[f"{self.source_order}_index"] = self.source_index
+        columns |= {
             "arch": [str(self.space.from_index(int(i))) for i in self.indices],
             "canonical_index": self.canonical,
             "params_m": self.params / 1e6,
@@ -363,7 +432,7 @@ def validate_table(path: str | os.PathLike[str]) -> list[str]:
     if not np.array_equal(expected, table.canonical):
         wrong = int(np.sum(expected != table.canonical))
         problems.append(f"archs/canonical disagrees with the space's canonical form for {wrong} rows")
-    if not np.array_equal(np.unique(table.canonical), table.unique):
+    if table.values_per == "class" and not np.array_equal(np.unique(table.canonical), table.unique):
         problems.append("archs/unique is not the set of representatives")
     for name in table.epoch_metrics:
         values = table.raw(name)

@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 
 from nasbench.core.errors import SchemaVersionError, TableError, one_line
-from nasbench.core.schema import FORMAT_NAME, SCHEMA_VERSION
+from nasbench.core.schema import FORMAT_NAME, READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION
 
 __all__ = ["COMPRESSION", "check_header", "content_checksum", "json_attr", "open_h5", "plain"]
 
@@ -80,10 +80,10 @@ def check_header(handle: h5py.File, where: str) -> None:
     version = plain(handle.attrs.get("schema_version"))
     if not isinstance(version, int):
         raise TableError(f"{where}: missing or invalid schema_version")
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_SCHEMA_VERSIONS:
         raise SchemaVersionError(
             f"{where}: schema version {version} is not supported by this nasbench "
-            f"(it reads version {SCHEMA_VERSION}); "
+            f"(it reads versions {', '.join(map(str, READABLE_SCHEMA_VERSIONS))}); "
             + ("upgrade nasbench" if version > SCHEMA_VERSION else "regenerate the table")
         )
 

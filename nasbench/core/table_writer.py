@@ -24,17 +24,20 @@ from nasbench.core.errors import ArchitectureError, MetricError, TableError
 from nasbench.core.schema import (
     EPOCH_METRICS,
     FORMAT_NAME,
+    MEAN_SEED,
     SCHEMA_VERSION,
+    SEED_AXIS_KINDS,
     STATUS_CODES,
     STATUS_DONE,
     STATUS_FAILED,
     STATUS_PENDING,
+    VALUES_PER,
     canonical_within,
     is_valid_name,
     metric_unit,
 )
 from nasbench.core.space import ArchLike, CellSpace
-from nasbench.core.table_file import COMPRESSION, check_header, content_checksum, json_attr, open_h5
+from nasbench.core.table_file import COMPRESSION, check_header, content_checksum, json_attr, open_h5, plain
 
 __all__ = ["TableWriter"]
 
@@ -91,6 +94,7 @@ class TableWriter:
         self._canonical = self._file["archs/canonical"][()]
         self._unique = self._file["archs/unique"][()]
         self._seeds = [int(s) for s in self._file["seeds"][()]]
+        self.values_per = str(plain(self._file.attrs.get("values_per", "class")))
         self.metric_names = tuple(self._file["metrics"].keys())
         self.num_epochs = int(self._file[f"metrics/{self.metric_names[0]}"].shape[2])
 
@@ -113,12 +117,25 @@ class TableWriter:
         overwrite: bool = False,
         created: str | None = None,
         provenance: Mapping[str, Any] | None = None,
+        values_per: str = "class",
+        epochs: Sequence[int] | None = None,
+        seed_axis: Mapping[str, Any] | None = None,
+        source: Mapping[str, Any] | None = None,
+        source_index: np.ndarray | None = None,
+        source_order: str | None = None,
     ) -> TableWriter:
         """Write an empty table (every metric NaN, every run pending) and open it.
 
         ``indices`` are the space indices to hold (all when None); ``params`` and
         ``flops`` give their cost, aligned with ``indices``. ``dtype`` is the storage type
         of every metric, or a mapping metric -> type (float32 for metrics it omits).
+
+        For imported benchmarks: ``values_per="architecture"`` keeps one metric row per
+        index instead of per class; ``epochs`` names the training epoch of each position
+        of the epoch axis (default ``1..num_epochs``); ``seed_axis={"kind": "mean"}``
+        marks the one seed column (labelled -1) as a mean over the benchmark's seeds;
+        ``source`` records where the numbers came from; ``source_index`` (aligned with
+        ``indices``) keeps the benchmark's own index, ``source_order`` names it.
         """
         target = Path(path)
         if target.exists() and not overwrite:
@@ -128,6 +145,29 @@ class TableWriter:
         seeds = [int(s) for s in seeds]
         if not seeds or len(set(seeds)) != len(seeds):
             raise TableError(f"seeds must be a non-empty list without repeats, got {seeds}")
+        if values_per not in VALUES_PER:
+            raise TableError(f"values_per must be one of {', '.join(VALUES_PER)}, got {values_per!r}")
+        axis = dict(seed_axis or {"kind": "runs"})
+        if axis.get("kind") not in SEED_AXIS_KINDS:
+            raise TableError(f"seed_axis kind must be one of {', '.join(SEED_AXIS_KINDS)}, got {axis!r}")
+        if axis["kind"] == "mean" and seeds != [MEAN_SEED]:
+            raise TableError(f"a seed axis of kind 'mean' has the one seed label {MEAN_SEED}, got {seeds}")
+        epoch_numbers = np.arange(1, num_epochs + 1, dtype=np.int64) if epochs is None else np.asarray(epochs)
+        if (
+            epoch_numbers.shape != (num_epochs,)
+            or not np.issubdtype(epoch_numbers.dtype, np.integer)
+            or epoch_numbers[0] < 1
+            or np.any(np.diff(epoch_numbers) <= 0)
+        ):
+            raise TableError(f"epochs must be {num_epochs} ascending positive integers, got {epochs!r}")
+        extra: dict[str, Any] = {
+            "values_per": values_per,
+            "seed_axis": axis,
+            "epochs": epoch_numbers.astype(np.int64),
+            "source": None if source is None else dict(source),
+            "source_index": None,
+            "source_order": source_order,
+        }
         metrics = list(metrics)
         dtypes = {name: dtype for name in metrics} if isinstance(dtype, str) else dict(dtype)
         for name, kind in dtypes.items():
@@ -156,11 +196,22 @@ class TableWriter:
                 f"params and flops must have one value per row ({indices.shape[0]}), "
                 f"got {params.shape} and {flops.shape}"
             )
+        if source_index is not None:
+            source_index = np.asarray(source_index)
+            if source_index.shape != indices.shape or not np.issubdtype(source_index.dtype, np.integer):
+                raise TableError(f"source_index needs one integer per row ({indices.shape[0]})")
+            if np.unique(source_index).shape != source_index.shape:
+                raise TableError("source_index must not repeat")
+            if not is_valid_name(source_order):
+                raise TableError(f"source_index needs a source_order such as 'nb201', got {source_order!r}")
+            extra["source_index"] = source_index.astype(np.int64)
         if not (indices.shape[0] == space.size and np.array_equal(indices, np.arange(space.size))):
             order = np.argsort(indices, kind="stable")
             indices, params, flops = indices[order], params[order], flops[order]
+            if extra["source_index"] is not None:
+                extra["source_index"] = extra["source_index"][order]
             canonical = canonical_within(space, indices)
-        unique = np.unique(canonical)
+        unique = np.unique(canonical) if values_per == "class" else indices.copy()
         temporary = target.with_name(target.name + ".tmp")
         if target.is_dir():
             raise TableError(f"{target}: is a directory")
@@ -183,6 +234,7 @@ class TableWriter:
                 unique,
                 params,
                 flops,
+                extra,
             )
             os.replace(temporary, target)
         except OSError as exc:
@@ -211,6 +263,7 @@ class TableWriter:
         unique: np.ndarray,
         params: np.ndarray,
         flops: np.ndarray,
+        extra: dict[str, Any],
     ) -> None:
         with h5py.File(temporary, "w", track_order=False) as handle:
             handle.attrs["format"] = FORMAT_NAME
@@ -220,6 +273,14 @@ class TableWriter:
             handle.attrs["dataset"] = json.dumps(dict(dataset), sort_keys=True)
             handle.attrs["protocol"] = json.dumps(dict(protocol), sort_keys=True)
             handle.attrs["provenance"] = json.dumps(_provenance(created, provenance), sort_keys=True)
+            handle.attrs["values_per"] = extra["values_per"]
+            handle.attrs["seed_axis"] = json.dumps(extra["seed_axis"], sort_keys=True)
+            if extra["source"] is not None:
+                handle.attrs["source"] = json.dumps(extra["source"], sort_keys=True)
+            handle.create_dataset("epochs", data=extra["epochs"], **COMPRESSION)
+            if extra["source_index"] is not None:
+                data = handle.create_dataset("archs/source_index", data=extra["source_index"], **COMPRESSION)
+                data.attrs["order"] = extra["source_order"]
             handle.create_dataset("archs/index", data=indices, **COMPRESSION)
             handle.create_dataset("archs/ops", data=space.ops_array(indices), **COMPRESSION)
             handle.create_dataset("archs/canonical", data=canonical, **COMPRESSION)
@@ -281,6 +342,8 @@ class TableWriter:
         position = int(np.searchsorted(self._indices, index))
         if position >= self._indices.shape[0] or self._indices[position] != index:
             raise ArchitectureError(f"architecture {self.space.from_index(index)} is not in this table")
+        if self.values_per == "architecture":
+            return position
         representative = self._canonical[position]
         return int(np.searchsorted(self._unique, representative))
 
@@ -406,7 +469,7 @@ class TableWriter:
 
     def set_attr(self, name: str, value: Any) -> None:
         """Store a JSON attribute at the root (for example ``fidelity``)."""
-        if name in ("format", "schema_version", "checksum"):
+        if name in ("format", "schema_version", "checksum", "values_per", "seed_axis"):
             raise TableError(f"attribute {name!r} is managed by the writer")
         self._file.attrs[name] = json.dumps(value, sort_keys=True)
 

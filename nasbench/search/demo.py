@@ -24,15 +24,24 @@ from nasbench.search.strategy import ENTRY_POINT_GROUP
 
 __all__ = [
     "DEFAULT_TABLE",
+    "NB201_TABLES",
     "TABLES_ENVIRONMENT_VARIABLE",
     "DemoSummary",
     "builtin_strategies",
     "default_table",
+    "nb201_tables",
     "run_demo",
+    "run_nb201_demo",
 ]
 
 #: File name of the shipped default table in ``tables/``.
 DEFAULT_TABLE = "nb201-fmnist-cpu.h5"
+#: File names of the shipped NAS-Bench-201 12-epoch tables (imported, no training times).
+NB201_TABLES: tuple[str, ...] = (
+    "nb201-cifar10-hp12.h5",
+    "nb201-cifar100-hp12.h5",
+    "nb201-imagenet16-hp12.h5",
+)
 #: Environment variable naming a folder that holds the shipped tables.
 TABLES_ENVIRONMENT_VARIABLE = "NASBENCH_TABLES"
 #: Entry points of this package's own one-shot strategies (left out of the demo).
@@ -55,6 +64,19 @@ def default_table() -> Path:
         f"the default table {DEFAULT_TABLE} is neither in ./tables/ nor in ${TABLES_ENVIRONMENT_VARIABLE}"
         f" ({folder or 'not set'}); pass table=PATH or set {TABLES_ENVIRONMENT_VARIABLE} to its folder"
     )
+
+
+def nb201_tables() -> list[Path]:
+    """The shipped NAS-Bench-201 tables found beside the default table (./tables/, then
+    ``$NASBENCH_TABLES``); empty when they are not there."""
+    folders = [Path("tables")]
+    if os.environ.get(TABLES_ENVIRONMENT_VARIABLE):
+        folders.append(Path(os.environ[TABLES_ENVIRONMENT_VARIABLE]))
+    for folder in folders:
+        paths = [folder / name for name in NB201_TABLES]
+        if all(path.is_file() for path in paths):
+            return paths
+    return []
 
 
 def builtin_strategies() -> list[str]:
@@ -116,6 +138,51 @@ def run_demo(
         strategies=list(summary.strategies),
         seeds=seeds,
         budget_seconds=seconds,
+        results=str(results),
+        compare_wall_seconds=summary.wall_seconds,
+        runs_failed=summary.runs_failed,
+    )
+
+
+def run_nb201_demo(
+    *,
+    tables: list[str | os.PathLike[str]] | None = None,
+    results: str | os.PathLike[str] = "build/leaderboard-nb201-results",
+    seeds: int = 10,
+    budget_evaluations: int = 100,
+    strategies: list[str] | None = None,
+    workers: int = 2,
+    progress: bool = True,
+) -> DemoSummary:
+    """The comparison on the shipped NAS-Bench-201 12-epoch tables (default
+    :func:`nb201_tables`): the built-in black-box strategies (the tables hold one epoch
+    and no devices, so multi-fidelity, multi-objective and constrained ones have nothing
+    to work with), ``budget_evaluations`` evaluations per run, since the tables record no
+    training times. The results directory ``results`` is replaced."""
+    from nasbench.search.strategy import strategy_info
+
+    check_int("demo", "seeds", seeds, low=1)
+    check_int("demo", "budget_evaluations", budget_evaluations, low=1)
+    paths = [Path(t) for t in tables] if tables is not None else nb201_tables()
+    if not paths:
+        raise TableError(f"the NAS-Bench-201 tables ({', '.join(NB201_TABLES)}) are not in ./tables/")
+    if strategies is None:
+        strategies = [name for name in builtin_strategies() if strategy_info(name).kind == "black-box"]
+    summary = compare(
+        paths,
+        strategies,
+        seeds,
+        Budget(evaluations=budget_evaluations),
+        results,
+        workers=workers,
+        overwrite=True,
+        progress=progress,
+    )
+    return DemoSummary(
+        table=", ".join(str(p) for p in paths),
+        strategies=list(summary.strategies),
+        seeds=seeds,
+        budget_seconds=0.0,
         results=str(results),
         compare_wall_seconds=summary.wall_seconds,
         runs_failed=summary.runs_failed,
