@@ -329,3 +329,16 @@ def test_simulated_random_search_agrees_with_its_closed_form() -> None:
     standard_error = np.std(finals, ddof=1) / np.sqrt(len(finals))
     assert abs(np.mean(finals) - mean) < 3 * standard_error
     assert np.std(finals, ddof=1) == pytest.approx(sd, rel=0.15)
+
+
+def test_many_strings_parse_like_one_at_a_time() -> None:
+    rng = np.random.default_rng(5)
+    indices = rng.integers(0, SPACE.size, 500)
+    texts = [f" {SPACE.from_index(int(i))} " for i in indices]
+    assert np.array_equal(SPACE.indices_of_strings(texts), indices)
+    for bad in (
+        "||none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+        "|none~1|+|none~0|none~1|+|none~0|none~1|none~2|",
+    ):
+        with pytest.raises(ArchitectureError):
+            SPACE.indices_of_strings([texts[0], bad])

@@ -10,6 +10,7 @@ benchmark's seeds, ``seed_axis`` kind "mean").
 
 from __future__ import annotations
 
+import csv
 import math
 import os
 from collections.abc import Mapping
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from nasbench.core.errors import ArchitectureError, ConfigError, TableError
+from nasbench.core.errors import ArchitectureError, ConfigError, TableError, one_line
 from nasbench.core.schema import EPOCH_METRICS, MEAN_SEED, STATUS_DONE, STATUS_PENDING, is_valid_name
 from nasbench.core.space import CellSpace, get_space
 from nasbench.generation.importers.records import ImportedBenchmark
@@ -111,31 +112,58 @@ TABULAR_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def _load_frame(path: Path) -> Any:
-    import pandas as pd
+class _Frame:
+    """Columns of a flat file as lists of cells (strings for CSV), by column name."""
 
+    def __init__(self, columns: dict[str, list[Any]]) -> None:
+        self.data = columns
+        self.columns = list(columns)
+
+    def __len__(self) -> int:
+        return len(next(iter(self.data.values()))) if self.data else 0
+
+    def __getitem__(self, column: str) -> list[Any]:
+        return self.data[column]
+
+
+def _load_frame(path: Path) -> _Frame:
+    """Read a CSV file (the standard library's reader: no pandas import on the common
+    path) or a Parquet file (pandas + pyarrow) into columns."""
     if not path.is_file():
         raise TableError(f"{path}: no such file")
-    suffix = path.suffix.lower()
+    if path.suffix.lower() == ".parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise ConfigError("reading Parquet needs pyarrow: pip install 'nasbench[parquet]'") from None
+        import pandas as pd
+
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises many types on malformed files
+            raise TableError(f"{path}: cannot read as Parquet ({one_line(exc)})") from None
+        return _Frame({str(name): frame[name].tolist() for name in frame.columns})
     try:
-        if suffix == ".parquet":
-            try:
-                import pyarrow  # noqa: F401
-            except ImportError:
-                raise ConfigError("reading Parquet needs pyarrow: pip install 'nasbench[parquet]'") from None
-            return pd.read_parquet(path)
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (ConfigError, TableError):
-        raise
-    except Exception as exc:  # pandas raises many types on malformed files
-        raise TableError(
-            f"{path}: cannot read as {'Parquet' if suffix == '.parquet' else 'CSV'} ({exc})"
-        ) from None
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise TableError(f"{path}: cannot read as CSV ({one_line(exc)})") from None
+    if not rows:
+        raise TableError(f"{path}: empty file")
+    header, body = rows[0], rows[1:]
+    if len(set(header)) != len(header):
+        raise TableError(f"{path}: the header repeats a column name")
+    for line, row in enumerate(body):
+        if len(row) != len(header):
+            raise TableError(
+                f"{path}: data row {line + 1} has {len(row)} cells, the header {len(header)} columns"
+            )
+    return _Frame({name: [row[k] for row in body] for k, name in enumerate(header)})
 
 
-def _numbers(frame: Any, column: str, path: Path) -> np.ndarray:
+def _numbers(frame: _Frame, column: str, path: Path) -> np.ndarray:
     values = np.empty(len(frame), dtype=np.float64)
-    for line, text in enumerate(frame[column].tolist()):
+    for line, text in enumerate(frame[column]):
         if text is None or (isinstance(text, str) and text.strip() == ""):
             values[line] = math.nan
             continue
@@ -201,13 +229,18 @@ def read_tabular(
 
     rows = np.empty(len(frame), dtype=np.int64)
     if arch_column is not None:
-        for line, text in enumerate(frame[arch_column].tolist()):
-            try:
-                rows[line] = cell_space.index(str(text).strip())
-            except ArchitectureError as exc:
-                raise TableError(
-                    f"{source_path}: column {arch_column!r}, data row {line + 1}: {exc}"
-                ) from None
+        texts = [str(text) for text in frame[arch_column]]
+        try:
+            rows = cell_space.indices_of_strings(texts)
+        except ArchitectureError:
+            for line, text in enumerate(texts):  # name the first bad row
+                try:
+                    cell_space.index(text.strip())
+                except ArchitectureError as exc:
+                    raise TableError(
+                        f"{source_path}: column {arch_column!r}, data row {line + 1}: {exc}"
+                    ) from None
+            raise
     own_index = None
     if index_column is not None:
         raw = _numbers(frame, index_column, source_path)
