@@ -342,3 +342,41 @@ def test_many_strings_parse_like_one_at_a_time() -> None:
     ):
         with pytest.raises(ArchitectureError):
             SPACE.indices_of_strings([texts[0], bad])
+
+
+def test_search_on_one_table_scored_by_another(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """NAS-Bench-201's protocol: the search sees one table's validation accuracy, the run
+    is reported by another table's test accuracy (here CIFAR-100's, as a stand-in)."""
+    search = open_table(ROOT / "tables" / "nb201-cifar10-hp12.h5")
+    score = open_table(ROOT / "tables" / "nb201-cifar100-hp12.h5")
+    benchmark = Benchmark(search, seed=0)
+    benchmark.score_by(score)
+    create_strategy("re", seed=1).run(benchmark, Budget(evaluations=40))
+    incumbent = benchmark.incumbent_index
+    trajectory = benchmark.trajectory()
+    assert trajectory["incumbent_test_acc"][-1] == score.metric("test_acc")[incumbent]
+    assert benchmark.best_test_acc == np.max(score.metric("test_acc"))
+    assert trajectory["incumbent_val_acc"][-1] == search.metric("val_acc")[incumbent]
+    with pytest.raises(ConfigError, match="before the first evaluation"):
+        benchmark.score_by(score)
+    with pytest.raises(ConfigError, match="every architecture"):
+        Benchmark(search, seed=0).score_by(open_table(ROOT / "tables" / "nb201-7op-fmnist-cpu-sample.h5"))
+    out = tmp_path / "scored"
+    code, _, err = _cli(
+        capsys, "compare", "--table", search.path, "--strategies", "re", "--seeds", "2",
+        "--budget-evals", "40", "--score-table", f"nb201-cifar10-hp12={score.path}", "--out", out, "--quiet",
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    config = json.loads((out / "config.json").read_text())
+    assert config["tables"][0]["scored_by"]["checksum"] == score.checksum
+    assert config["tables"][0]["best_test_acc"] == pytest.approx(float(np.max(score.metric("test_acc"))))
+    runs = list(csv.DictReader((out / "runs.csv").open()))
+    for run in runs:
+        assert float(run["final_test_acc"]) == pytest.approx(
+            score.metric("test_acc")[int(run["final_index"])]
+        )
+    code, _, err = _cli(
+        capsys, "compare", "--table", search.path, "--strategies", "re", "--seeds", "1",
+        "--budget-evals", "5", "--score-table", f"other={score.path}", "--out", tmp_path / "x",
+    )  # fmt: skip
+    assert code == 1 and "not a compared table" in err and not (tmp_path / "x").exists()

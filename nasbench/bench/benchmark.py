@@ -293,6 +293,8 @@ class Benchmark:
         ``has_times`` is False for a source without training times (no seconds budget)."""
         self.seed = int(seed)
         self._label = label
+        #: Path of the table the run is scored by, when not its own (:meth:`score_by`).
+        self.scored_by: str | None = None
         self.has_times = has_times
         self.budget = budget
         self._space = space
@@ -352,6 +354,28 @@ class Benchmark:
         self._incumbent = -1
         self._incumbent_val = -math.inf
         self._rows: list[tuple[Any, ...]] = []
+
+    def score_by(self, table: Table) -> None:
+        """Score this run by another table's test accuracy (final epoch, mean over its
+        seeds): search on one set of runs, report on another, as NAS-Bench-201 searches
+        with 12-epoch validation accuracy and reports 200-epoch test accuracy. ``table``
+        must hold every architecture of the same space with ``test_acc``; call before the
+        first evaluation."""
+        if self.evaluations:
+            raise ConfigError("score_by must come before the first evaluation")
+        if table.space != self._space or table.num_archs != self._space.size:
+            raise ConfigError(
+                f"{table.path}: a scoring table needs every architecture of the search table's space"
+            )
+        if "test_acc" not in table.epoch_metrics:
+            raise MetricError(f"{table.path}: a scoring table needs the epoch metric 'test_acc'")
+        test = table.metric("test_acc", -1)
+        if np.isnan(test).all():
+            raise ConfigError(f"{table.path}: the scoring table has no test accuracy")
+        self._test_acc = test.tolist()
+        scored = test if self.task._feasible is None else np.where(self.task._feasible, test, np.nan)
+        self.best_test_acc = float(np.nanmax(scored))
+        self.scored_by = str(table.path)
 
     # ----------------------------------------------------------------- budget
     @property

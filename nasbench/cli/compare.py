@@ -14,7 +14,15 @@ import sys
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from nasbench.cli.args import Subcommands, count, print_json, real, strategy_assignment, strategy_params
+from nasbench.cli.args import (
+    Subcommands,
+    assignment,
+    count,
+    print_json,
+    real,
+    strategy_assignment,
+    strategy_params,
+)
 from nasbench.core.errors import ConfigError, NasbenchError, TableError, one_line
 
 __all__ = ["add_compare", "add_demo", "add_report", "add_strategies"]
@@ -68,6 +76,14 @@ def add_compare(commands: Subcommands) -> None:
         metavar="S",
         help="simulated training seconds per run",
     )
+    p.add_argument(
+        "--score-table",
+        type=assignment("--score-table", "TABLE"),
+        action="append",
+        metavar="TABLE=SCORE",
+        help="score the runs on TABLE (its name or path) by the test accuracy of the table SCORE, "
+        "e.g. search on NAS-Bench-201's 12-epoch table, report its 200-epoch test accuracy (repeat)",
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="results directory to write")
     p.add_argument(
         "--workers",
@@ -120,6 +136,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         progress=not args.quiet,
         surrogate_noise=args.surrogate_noise,
+        score_tables={key: str(value) for key, value in (args.score_table or ())},
     )
     print(
         f"{summary.out}: {summary.runs} runs ({len(summary.tables)} tables x {len(summary.strategies)} "

@@ -41,6 +41,7 @@ __all__ = [
     "check_budget",
     "check_names",
     "check_out",
+    "check_score_tables",
     "check_seeds",
     "check_strategies",
     "check_tables",
@@ -59,6 +60,10 @@ class TableEntry:
     table: Any  # a Table, or a SurrogateModel
     best_test_acc: float
     mean_run_seconds: float
+    #: The table runs are scored by when not this one (path as given, path, opened).
+    score_given: str | None = None
+    score_path: str | None = None
+    score_table: Any = None
 
 
 @dataclass
@@ -215,3 +220,35 @@ def check_out(out: Path, overwrite: bool) -> None:
         if any(out.iterdir()) and not overwrite:
             raise ConfigError(f"out {out}: directory exists and is not empty (overwrite=True replaces it)")
         check_only_results(out)
+
+
+def check_score_tables(
+    entries: list[TableEntry], score_tables: Mapping[str, str | os.PathLike[str]] | None
+) -> None:
+    """Attach scoring tables to the entries they score: keys name a search table by its
+    result name (file stem) or its path as given; each scoring table must hold every
+    architecture of the same space with ``test_acc``. Updates the entries' best test
+    accuracy to the scoring table's."""
+    if not score_tables:
+        return
+    by_key = {entry.name: entry for entry in entries} | {entry.given: entry for entry in entries}
+    for key, given in score_tables.items():
+        entry = by_key.get(os.fspath(key))
+        if entry is None:
+            raise ConfigError(
+                f"--score-table names {key!r}, which is not a compared table "
+                f"(tables: {', '.join(e.name for e in entries)})"
+            )
+        if not isinstance(entry.table, Table):
+            raise ConfigError(
+                f"{entry.given}: only a table, not a surrogate model, can be scored by another table"
+            )
+        path = str(Path(given).resolve())
+        score = open_source(path)
+        if not isinstance(score, Table):
+            raise ConfigError(f"{given}: a scoring table must be a table file")
+        probe = benchmark_for(entry.table, 0, False)
+        probe.score_by(score)  # checks space, completeness and test_acc
+        entry.score_given, entry.score_path, entry.score_table = os.fspath(given), path, score
+        entry.best_test_acc = probe.best_test_acc
+        cache_table(path, score)

@@ -163,6 +163,8 @@ def run_job(payload: Mapping[str, Any]) -> dict[str, Any]:
         strategy = create_strategy(name, seed=seed, **payload["params"])
         kind = strategy.kind
         source = benchmark_for(table, seed, bool(payload.get("surrogate_noise", False)))
+        if payload.get("score_path"):
+            source.score_by(open_cached(payload["score_path"], payload["score_checksum"]))
         benchmark = run_strategy(strategy, source, seed=seed, budget=budget)
         objective = strategy.objective(benchmark.task)
         record = strategy.run_record()

@@ -53,6 +53,7 @@ from nasbench.search.checks import (
     check_budget,
     check_names,
     check_out,
+    check_score_tables,
     check_seeds,
     check_strategies,
     check_tables,
@@ -125,6 +126,11 @@ def _config(
                 "mean_run_seconds": entry.mean_run_seconds,
                 **(
                     {}
+                    if entry.score_table is None
+                    else {"scored_by": {"path": entry.score_given, "checksum": entry.score_table.checksum}}
+                ),
+                **(
+                    {}
                     if isinstance(entry.table, Table)
                     else {
                         "surrogate": entry.table.model,
@@ -156,6 +162,7 @@ def compare(
     overwrite: bool = False,
     progress: bool = True,
     surrogate_noise: bool = False,
+    score_tables: Mapping[str, str | os.PathLike[str]] | None = None,
 ) -> CompareSummary:
     """Run every strategy on every table for every seed and write the results directory ``out``.
 
@@ -163,7 +170,9 @@ def compare(
     but the one-shot ones); ``seeds``: a count N (seeds 0..N-1) or a list; ``budget``: per
     run; ``params``: hyperparameters by strategy name. ``workers=0`` runs in this process,
     ``workers=K`` on a local Dask cluster of K single-threaded processes, ``scheduler`` on
-    an existing cluster. A "table" may also be a surrogate benchmark directory (see
+    an existing cluster. ``score_tables`` maps a table (result name or path as given) to
+    another table of the same space whose test accuracy scores its runs (search on
+    12-epoch results, report 200-epoch ones). A "table" may also be a surrogate benchmark directory (see
     :mod:`nasbench.prediction.surrogate_benchmark`), answered with noise when ``surrogate_noise``.
     ``out`` must not exist or be empty unless ``overwrite``. Raises a
     :class:`~nasbench.core.errors.NasbenchError` before any run starts on bad input; a run that
@@ -181,6 +190,7 @@ def compare(
     entries = check_strategies(names, params)
     check_bool("compare", "surrogate_noise", surrogate_noise)
     table_entries = check_tables(tables, surrogate_noise)
+    check_score_tables(table_entries, score_tables)
     config_text = _config(checked_budget, seed_list, table_entries, entries, surrogate_noise)
     payloads: list[dict[str, Any]] = []
     for table_entry in table_entries:
@@ -197,6 +207,9 @@ def compare(
                     "params": entry.params,
                     "surrogate_noise": surrogate_noise,
                 }
+                if table_entry.score_table is not None:
+                    payload["score_path"] = table_entry.score_path
+                    payload["score_checksum"] = table_entry.score_table.checksum
                 if entry.strategy_class is not None:
                     payload["strategy_class"] = entry.strategy_class
                 payloads.append(payload)
