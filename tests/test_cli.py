@@ -49,6 +49,7 @@ SUBCOMMANDS = (
     "surrogate",
     "reproduce",
     "proxies",
+    "validity",
 )
 
 

@@ -174,6 +174,8 @@ def test_light_commands_do_not_import_torch(tmp_path: Path) -> None:
         ["info", str(table)],
         ["strategies"],
         ["report", str(results), "--out", str(tmp_path / "report")],
+        ["validity", str(table), "--against", str(ROOT / "tables" / "nb201-cifar10-hp12.h5")],
+        ["query", str(ROOT / "tables" / "nb201-cifar100-hp12.h5"), "0", "--index-order", "nb201"],
     ):
         outcome = _modules_after(argv, tmp_path)
         assert outcome == {"code": 0, "torch": False}, argv

@@ -32,6 +32,7 @@ from nasbench.cli.tables import (
     add_space,
     add_validate,
 )
+from nasbench.cli.validity import add_validity
 from nasbench.core.errors import NasbenchError, NotMeasuredError, one_line
 
 __all__ = ["build_parser", "main"]
@@ -51,6 +52,7 @@ BUILTIN_COMMANDS: tuple[Callable[[Subcommands], None], ...] = (
     add_frontier,
     add_merge,
     add_import,
+    add_validity,
     add_compare,
     add_card,
     add_demo,
