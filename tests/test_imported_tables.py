@@ -262,6 +262,10 @@ def test_parquet_reads_like_csv(tmp_path: Path) -> None:
     imported = read_tabular(tmp_path / "ref.parquet", **TABULAR_PRESETS["nb201-hp12-imagenet16"])
     from_csv = read_tabular(SOURCE, **TABULAR_PRESETS["nb201-hp12-imagenet16"])
     assert imported.source["format"] == "parquet"
+    with pytest.raises(TableError, match="cannot read as CSV"):
+        read_tabular(tmp_path / "ref.parquet", **TABULAR_PRESETS["nb201-hp12-imagenet16"], file_format="csv")
+    with pytest.raises(TableError, match="cannot read as Parquet"):
+        read_tabular(SOURCE, **TABULAR_PRESETS["nb201-hp12-imagenet16"], file_format="parquet")
     for name in ("val_acc", "test_acc"):
         assert np.array_equal(imported.metrics[name], from_csv.metrics[name], equal_nan=True)
 

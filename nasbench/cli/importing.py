@@ -132,7 +132,7 @@ def _flat(args: argparse.Namespace) -> int:
     options["source"] = source
     if args.overwrite is False and args.out.exists():
         raise TableError(f"{args.out}: file exists (pass --overwrite to replace it)")
-    imported = read_tabular(args.source, **options)
+    imported = read_tabular(args.source, **options, file_format=args.format)
     path = write_imported(imported, args.out, overwrite=args.overwrite)
     measured = int((imported.run_status() != 0).sum())
     print(

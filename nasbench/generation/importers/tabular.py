@@ -126,12 +126,12 @@ class _Frame:
         return self.data[column]
 
 
-def _load_frame(path: Path) -> _Frame:
+def _load_frame(path: Path, file_format: str) -> _Frame:
     """Read a CSV file (the standard library's reader: no pandas import on the common
     path) or a Parquet file (pandas + pyarrow) into columns."""
     if not path.is_file():
         raise TableError(f"{path}: no such file")
-    if path.suffix.lower() == ".parquet":
+    if file_format == "parquet":
         try:
             import pyarrow  # noqa: F401
         except ImportError:
@@ -190,6 +190,7 @@ def read_tabular(
     source: Mapping[str, Any] | None = None,
     space: CellSpace | str | None = None,
     seed: int | None = None,
+    file_format: str | None = None,
 ) -> ImportedBenchmark:
     """Read a flat per-architecture file into an :class:`ImportedBenchmark`.
 
@@ -199,10 +200,15 @@ def read_tabular(
     ``index_column``; when both are given, ``index_column`` is the benchmark's own index,
     kept as ``source_index`` under the name ``index_order``. ``seed`` labels the values
     as one training seed's; by default they are the mean over the benchmark's seeds.
+    ``file_format`` ("csv" or "parquet") defaults to the file's suffix.
     Accuracies are percent: a file with fractions must be converted first.
     """
     source_path = Path(path)
-    frame = _load_frame(source_path)
+    if file_format is None:
+        file_format = "parquet" if source_path.suffix.lower() == ".parquet" else "csv"
+    if file_format not in ("csv", "parquet"):
+        raise ConfigError(f"file_format must be 'csv' or 'parquet', got {file_format!r}")
+    frame = _load_frame(source_path, file_format)
     cell_space = get_space(space)
     if not metrics:
         raise ConfigError("map at least one metric: --metric val_acc=COLUMN")
@@ -293,7 +299,7 @@ def read_tabular(
         source_index = np.empty(size, dtype=np.int64)
         source_index[rows] = own_index
 
-    provenance: dict[str, Any] = {"format": source_path.suffix.lstrip(".").lower() or "csv"}
+    provenance: dict[str, Any] = {"format": file_format}
     provenance |= dict(source or {})
     provenance |= {
         "file": source_path.name,
