@@ -1,9 +1,10 @@
 """Search layer: strategies and the runner that compares them.
 
-Owns the strategy base classes (black-box, multi-fidelity, multi-objective,
-constrained and one-shot, one ``run(benchmark, budget)`` contract for all), the strategy
-registry, the runner (strategies x seeds x tables, in-process, local processes or Dask)
-and the demo. Imports every layer below it; never reporting or the command line.
+Owns the strategy base classes (black-box, multi-fidelity, multi-objective, constrained
+and one-shot, one ``run(benchmark, budget)`` contract for all), the strategy registry,
+the runner (strategies x seeds x tables, in-process, local processes or Dask), the demo
+and the NAS-Bench-201 reproduction study. Imports every layer below it; never reporting
+or the command line.
 
 This package is also the public API of strategy plug-ins: everything a strategy needs is
 importable from here, lazily (PEP 562), so ``import nasbench.search`` imports no torch::
