@@ -384,3 +384,28 @@ def test_search_on_one_table_scored_by_another(tmp_path: Path, capsys: pytest.Ca
         "--budget-evals", "5", "--score-table", f"other={score.path}", "--out", tmp_path / "x",
     )  # fmt: skip
     assert code == 1 and "not a compared table" in err and not (tmp_path / "x").exists()
+
+
+def test_demo_compares_on_the_nb201_tables_too(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``nasbench demo`` from a checkout: the default table, then the three NAS-Bench-201
+    tables with an evaluation budget, each with its leaderboard."""
+    monkeypatch.chdir(ROOT)
+    argv = [
+        "demo", "--strategies", "rs,re", "--seeds", "1", "--budget-runs", "3", "--workers", "0", "--quiet",
+        "--results", tmp_path / "results", "--out", tmp_path / "lb",
+        "--nb201-out", tmp_path / "lb-nb201", "--nb201-evaluations", "7",
+    ]  # fmt: skip
+    code, out, err = _cli(capsys, *argv)
+    assert (code, err) == (0, ""), err
+    assert "NAS-Bench-201 tables: 2 black-box strategies x 1 seeds, 7 evaluations each" in out
+    runs = list(csv.DictReader((tmp_path / "results-nb201" / "runs.csv").open()))
+    assert sorted({r["table"] for r in runs}) == [
+        "nb201-cifar10-hp12",
+        "nb201-cifar100-hp12",
+        "nb201-imagenet16-hp12",
+    ]
+    assert all(r["evaluations"] == "7" for r in runs) and (tmp_path / "lb-nb201.md").is_file()
+    code, out, _ = _cli(capsys, *argv, "--no-nb201")
+    assert code == 0 and "NAS-Bench-201" not in out

@@ -13,6 +13,7 @@ import argparse
 import sys
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import Any
 
 from nasbench.cli.args import (
     Subcommands,
@@ -209,8 +210,23 @@ def add_demo(commands: Subcommands) -> None:
     p.set_defaults(func=cmd_demo)
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+def _write_and_say(summary: Any, out: str, headline: str) -> None:
+    """Write the leaderboard of a demo comparison and say what was compared and written."""
     from nasbench.reporting.leaderboard import write_report
+
+    files = write_report(summary.results, out)
+    failures = (
+        f"; {summary.runs_failed} runs failed (see {summary.results}/errors.json)"
+        if summary.runs_failed
+        else ""
+    )
+    print(f"{headline}; compared in {summary.compare_wall_seconds:.1f} s{failures}")
+    for path in map(str, files):
+        if path.endswith((".html", ".md")):
+            print(f"wrote {path}")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
     from nasbench.search.demo import default_table, nb201_tables, run_demo, run_nb201_demo
 
     table = args.table
@@ -229,19 +245,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         workers=args.workers,
         progress=not args.quiet,
     )
-    files = write_report(summary.results, args.out)
-    print(
+    _write_and_say(
+        summary,
+        args.out,
         f"{summary.table}: {len(summary.strategies)} strategies x {summary.seeds} seeds, "
-        f"{summary.budget_seconds:g} simulated seconds each; compared in {summary.compare_wall_seconds:.1f} s"
-        + (
-            f"; {summary.runs_failed} runs failed (see {summary.results}/errors.json)"
-            if summary.runs_failed
-            else ""
-        )
+        f"{summary.budget_seconds:g} simulated seconds each",
     )
-    for path in map(str, files):
-        if path.endswith((".html", ".md")):
-            print(f"wrote {path}")
     failed = summary.runs_failed
     if args.table is None and not args.no_nb201 and nb201_tables():
         nb201 = run_nb201_demo(
@@ -252,19 +261,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
             workers=args.workers,
             progress=not args.quiet,
         )
-        files = write_report(nb201.results, args.nb201_out)
-        print(
+        _write_and_say(
+            nb201,
+            args.nb201_out,
             f"NAS-Bench-201 tables: {len(nb201.strategies)} black-box strategies x {nb201.seeds} seeds, "
-            f"{args.nb201_evaluations} evaluations each; compared in {nb201.compare_wall_seconds:.1f} s"
-            + (
-                f"; {nb201.runs_failed} runs failed (see {nb201.results}/errors.json)"
-                if nb201.runs_failed
-                else ""
-            )
+            f"{args.nb201_evaluations} evaluations each",
         )
-        for path in map(str, files):
-            if path.endswith((".html", ".md")):
-                print(f"wrote {path}")
         failed += nb201.runs_failed
     return 1 if failed else 0
 
