@@ -15,7 +15,14 @@ from report_fixtures import FAILED_ERROR, MEAN_RUN_SECONDS, FabricatedResults, F
 from scipy import stats
 
 from nasbench.core.errors import NasbenchError
-from nasbench.reporting.leaderboard import Comparison, analyse, load_results, write_report
+from nasbench.reporting.leaderboard import (
+    MANIFEST_NAME,
+    Comparison,
+    ResultsError,
+    analyse,
+    load_results,
+    write_report,
+)
 
 # One report of the default fabricated results: re < rs < nsga2 by final regret on every
 # seed, rs fails on seed 3, nsga2 is multi-objective, constrained-re runs alone under a constraint.
@@ -243,11 +250,60 @@ def test_results_without_any_finished_run_still_give_a_report(tmp_path: Path) ->
 def test_same_results_give_byte_identical_files(fabricated: FabricatedResults, tmp_path: Path) -> None:
     first = write_report(fabricated.directory, tmp_path / "leaderboard")
     before = [path.read_bytes() for path in first]
-    (first[-1].parent / "99-stale.png").write_bytes(b"stale")
+    figures = first[-1].parent
+    manifest = figures / MANIFEST_NAME
+    listed = json.loads(manifest.read_text())
+    assert listed["files"] == [str(path.relative_to(tmp_path)) for path in first]
+    # a figure an earlier report drew and this one does not: listed in the manifest, deleted
+    (figures / "99-stale.png").write_bytes(b"stale")
+    listed["files"].append("leaderboard_files/99-stale.png")
+    manifest.write_text(json.dumps(listed))
     second = write_report(fabricated.directory, tmp_path / "leaderboard")
     assert second == first
     assert [path.read_bytes() for path in second] == before
-    assert sorted(first[-1].parent.iterdir()) == sorted(first[2:])  # the stale figure is gone
+    assert sorted(figures.iterdir()) == sorted([*first[2:], manifest])  # the stale figure is gone
+
+
+def test_a_report_never_replaces_or_deletes_what_it_did_not_write(
+    fabricated: FabricatedResults, tmp_path: Path
+) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("# my project\n")
+    notes = tmp_path / "README_files"
+    notes.mkdir()
+    (notes / "diagram.png").write_bytes(b"mine")
+    with pytest.raises(ResultsError, match=r"README\.md: not written by nasbench report"):
+        write_report(fabricated.directory, tmp_path / "README")
+    assert readme.read_text() == "# my project\n" and (notes / "diagram.png").read_bytes() == b"mine"
+    readme.unlink()
+    with pytest.raises(ResultsError, match=r"diagram\.png: not written by nasbench report"):
+        write_report(fabricated.directory, tmp_path / "README")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README_files"]
+    assert [p.name for p in notes.iterdir()] == ["diagram.png"]
+    # a foreign file beside an earlier report: refused, the earlier report kept as it was
+    first = write_report(fabricated.directory, tmp_path / "board")
+    before = {path: path.read_bytes() for path in first}
+    (first[-1].parent / "my-notes.txt").write_text("mine")
+    with pytest.raises(ResultsError, match=r"my-notes\.txt"):
+        write_report(fabricated.directory, tmp_path / "board")
+    assert {path: path.read_bytes() for path in first} == before
+
+
+def test_report_prefix_given_with_a_suffix_is_not_doubled(
+    fabricated: FabricatedResults, tmp_path: Path
+) -> None:
+    paths = write_report(fabricated.directory, tmp_path / "x.html")
+    assert [p.name for p in paths[:2]] == ["x.html", "x.md"]
+    assert not (tmp_path / "x.html.html").exists()
+
+
+def test_a_report_written_before_manifests_is_recognised_and_replaced(
+    fabricated: FabricatedResults, tmp_path: Path
+) -> None:
+    first = write_report(fabricated.directory, tmp_path / "old")
+    (first[-1].parent / MANIFEST_NAME).unlink()  # as reports were written before manifests
+    assert write_report(fabricated.directory, tmp_path / "old") == first
+    assert (first[-1].parent / MANIFEST_NAME).is_file()
 
 
 # --------------------------------------------------------------------- layer
@@ -341,3 +397,15 @@ def test_page_renders_in_headless_chromium(report: list[Path], tmp_path: Path) -
         assert driver.find_element("tag name", "table").is_displayed()
     finally:
         driver.quit()
+
+
+def test_report_command_refuses_to_overwrite_a_readme_in_one_line(
+    fabricated: FabricatedResults, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nasbench.cli.main import main
+
+    (tmp_path / "README.md").write_text("keep me\n")
+    code = main(["report", str(fabricated.directory), "--out", str(tmp_path / "README")])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and err.startswith("nasbench: error: ")
+    assert (tmp_path / "README.md").read_text() == "keep me\n"

@@ -28,6 +28,8 @@ checklist, provenance).
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from urllib.parse import quote
 
@@ -38,6 +40,7 @@ from nasbench.reporting.leaderboard.sections import build_document
 from nasbench.reporting.leaderboard.stats import Comparison, PairedTest, StrategySummary, TestOutcome, analyse
 
 __all__ = [
+    "MANIFEST_NAME",
     "RESULTS_FORMAT",
     "Comparison",
     "PairedTest",
@@ -51,27 +54,100 @@ __all__ = [
 ]
 
 
+#: The manifest a report keeps in its figures folder: the files it wrote, so that a later
+#: report replaces exactly those and never a file it did not write.
+MANIFEST_NAME = ".nasbench-report.json"
+
+
+def _report_paths(out: str | Path) -> tuple[Path, Path, Path]:
+    """(HTML, Markdown, figures folder) of the prefix ``out``; a trailing ``.html`` or
+    ``.md`` is taken as part of the prefix's spelling, not doubled."""
+    stem = Path(out)
+    if stem.suffix.lower() in (".html", ".md"):
+        stem = stem.with_suffix("")
+    return (
+        stem.parent / f"{stem.name}.html",
+        stem.parent / f"{stem.name}.md",
+        stem.parent / f"{stem.name}_files",
+    )
+
+
+def _owned(html_path: Path, markdown_path: Path, files: Path) -> set[Path]:
+    """Files at this prefix an earlier report wrote: those its manifest lists, or, for a
+    report written before manifests existed, its HTML and Markdown by their title and its
+    numbered figures."""
+    manifest = files / MANIFEST_NAME
+    if manifest.is_file():
+        try:
+            names = json.loads(manifest.read_text(encoding="utf-8"))["files"]
+            return {html_path.parent / name for name in names if isinstance(name, str)}
+        except (ValueError, KeyError, TypeError, OSError):
+            return set()
+    owned: set[Path] = set()
+    for path, marker in ((html_path, "<title>nasbench "), (markdown_path, "# nasbench ")):
+        if path.is_file():
+            with path.open(encoding="utf-8", errors="replace") as handle:
+                if marker in handle.read(4096):
+                    owned.add(path)
+    if files.is_dir():
+        owned.update(path for path in files.glob("[0-9][0-9]-*.png") if path.is_file())
+    return owned
+
+
+def _check_ownership(html_path: Path, markdown_path: Path, files: Path) -> set[Path]:
+    """What an earlier report left here; a ResultsError naming the first file that this
+    package did not write (it is never replaced or deleted)."""
+    if files.exists() and not files.is_dir():
+        raise ResultsError(f"{files}: exists and is not a report's figures folder; choose another --out")
+    present = [path for path in (html_path, markdown_path) if path.exists() or path.is_symlink()]
+    if files.is_dir():
+        present += sorted(path for path in files.iterdir() if path.name != MANIFEST_NAME)
+    owned = _owned(html_path, markdown_path, files)
+    for path in present:
+        if path not in owned or not path.is_file() or path.is_symlink():
+            raise ResultsError(
+                f"{path}: not written by nasbench report, so it is left alone; choose another --out"
+            )
+    return owned
+
+
 def write_report(results_dir: str | Path, out: str | Path) -> list[Path]:
     """Write ``out + '.html'`` and ``out + '.md'`` (figures in ``out + '_files/'``) from a
     results directory; returns the paths written: HTML, Markdown, then the PNG files.
-    Figures of an earlier report in that folder that this one does not draw are deleted."""
+
+    Only files an earlier report wrote are ever replaced (the figures folder keeps a
+    manifest of them): a report whose prefix would overwrite anything else, such as
+    ``--out README`` beside a README.md, is refused before anything is written. Everything
+    is rendered first, so bad results leave the earlier report as it was; figures of an
+    earlier report that this one does not draw are deleted."""
+    html_path, markdown_path, files = _report_paths(out)
+    owned = _check_ownership(html_path, markdown_path, files)
     results = load_results(results_dir)
     with figure_settings():
         document = build_document(results)
-    stem = Path(out)
-    html_path = stem.parent / f"{stem.name}.html"
-    markdown_path = stem.parent / f"{stem.name}.md"
-    files = stem.parent / f"{stem.name}_files"
+    html_text = render_html(document, document.title)
+    markdown_text = render_markdown(document, quote(files.name))
     files.mkdir(parents=True, exist_ok=True)
-    wanted = {image.file_name for image in document.images}
-    for stale in sorted(files.glob("*.png")):
-        if stale.name not in wanted:
-            stale.unlink()
-    written = [html_path, markdown_path]
-    for image in document.images:
-        path = files / image.file_name
-        path.write_bytes(image.png)
-        written.append(path)
-    html_path.write_text(render_html(document, document.title), encoding="utf-8")
-    markdown_path.write_text(render_markdown(document, quote(files.name)), encoding="utf-8")
+    written = [html_path, markdown_path] + [files / image.file_name for image in document.images]
+    for stale in sorted(owned - set(written)):
+        stale.unlink(missing_ok=True)
+    for image, path in zip(document.images, written[2:], strict=True):
+        _replace(path, image.png)
+    manifest = {
+        "written_by": "nasbench report",
+        "files": [str(path.relative_to(html_path.parent)) for path in written],
+    }
+    _replace(files / MANIFEST_NAME, (json.dumps(manifest, indent=2) + "\n").encode())
+    _replace(markdown_path, markdown_text.encode("utf-8"))
+    _replace(html_path, html_text.encode("utf-8"))
     return written
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary sibling, then rename it over ``path``."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
