@@ -29,6 +29,7 @@ from nasbench.bench.benchmark import (
 from nasbench.core.errors import ArchitectureError, ConfigError, MetricError, NasbenchError, TableError
 from nasbench.core.signals import SearchSignal
 from nasbench.core.table import STATUS_DONE, STATUS_FAILED, STATUS_PENDING, Table, TableWriter, open_table
+from nasbench.search import create_strategy
 from nasbench.testing import synthetic_table
 
 NUM_EPOCHS = 5
@@ -789,6 +790,37 @@ def test_table_without_losses_answers_nan_for_them(ref: Ref, tmp_path: Path) -> 
     result = Benchmark(str(path), seed=0).evaluate(7)
     assert math.isnan(result.train_loss)
     assert result.val_acc == Benchmark(ref.table, seed=0).evaluate(7).val_acc
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("nan-train", "1 runs with missing, negative or infinite training seconds"),
+        ("negative-train", "1 runs with missing, negative or infinite training seconds"),
+        ("nan-eval", "1 without a final evaluation time"),
+        ("no-eval", "records no evaluation seconds"),
+    ],
+)
+def test_seconds_budget_needs_finite_non_negative_seconds(
+    ref: Ref, tmp_path: Path, change: str, message: str
+) -> None:
+    """NaN seconds stopped the clock (regularized evolution never ended) and negative ones
+    ran it backwards: such a table takes evaluation budgets only."""
+    path = _copy(ref.table.path, tmp_path / f"{change}.h5")
+    with h5py.File(path, "r+") as handle:
+        done = np.argwhere(handle["runs/status"][()] == STATUS_DONE)[0]
+        if change == "no-eval":
+            del handle["metrics/eval_seconds"]
+        else:
+            name = "metrics/eval_seconds" if change == "nan-eval" else "metrics/train_seconds"
+            values = handle[name][()]
+            values[done[0], done[1], -1] = -5.0 if change == "negative-train" else np.nan
+            handle[name][...] = values
+    with pytest.raises(ConfigError, match=message) as caught:
+        Benchmark(str(path), seed=0, budget=Budget(seconds=100.0))
+    assert "\n" not in str(caught.value) and "--budget-evals" in str(caught.value)
+    benchmark = create_strategy("re", seed=0).run(Benchmark(str(path), seed=0), Budget(evaluations=30))
+    assert benchmark.evaluations == 30
 
 
 def test_table_without_training_times_refuses_a_seconds_budget(ref: Ref, tmp_path: Path) -> None:

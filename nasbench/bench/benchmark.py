@@ -269,7 +269,7 @@ class Benchmark:
             budget,
             constraint,
             protocol=dict(table.protocol),
-            has_times=table.has_training_times,
+            seconds_problem=table.seconds_problem(),
         )
 
     def with_constraint(self, constraint: Constraint | str | None) -> Benchmark:
@@ -287,15 +287,16 @@ class Benchmark:
         constraint: Constraint | str | None,
         *,
         protocol: Mapping[str, Any] | None = None,
-        has_times: bool = True,
+        seconds_problem: str | None = None,
     ) -> None:
         """Answer from ``arrays``; ``protocol`` is the table's (None for a surrogate model);
-        ``has_times`` is False for a source without training times (no seconds budget)."""
+        ``seconds_problem`` says why the source cannot be given a seconds budget (None: it
+        can)."""
         self.seed = int(seed)
         self._label = label
         #: Path of the table the run is scored by, when not its own (:meth:`score_by`).
         self.scored_by: str | None = None
-        self.has_times = has_times
+        self.seconds_problem = seconds_problem
         self.budget = budget
         self._space = space
         if isinstance(constraint, str):
@@ -385,10 +386,10 @@ class Benchmark:
 
     @budget.setter
     def budget(self, budget: Budget | None) -> None:
-        if budget is not None and budget.seconds is not None and not self.has_times:
+        if budget is not None and budget.seconds is not None and self.seconds_problem is not None:
             raise ConfigError(
-                f"{self._label}: the table records no training times, so a seconds budget cannot "
-                "be charged; use an evaluation budget (--budget-evals)"
+                f"{self._label}: the table {self.seconds_problem}, so a seconds budget cannot be "
+                "charged; use an evaluation budget (--budget-evals)"
             )
         self._budget = budget
 

@@ -210,6 +210,27 @@ class Table:
         done = self.run_status == STATUS_DONE
         return bool(done.any() and not np.all(np.isnan(self._metrics["train_seconds"][done])))
 
+    def seconds_problem(self) -> str | None:
+        """Why a seconds budget cannot be charged on this table, or None when it can: every
+        run marked done needs finite, non-negative ``train_seconds`` for every epoch and
+        ``eval_seconds`` at least at the last one (with NaN or negative seconds the clock
+        would stand still or run backwards, and a search would never end)."""
+        if not self.has_training_times:
+            return "records no training times"
+        if "eval_seconds" not in self._metrics:
+            return "records no evaluation seconds (evaluations would cost nothing)"
+        done = self.run_status == STATUS_DONE
+        train = self._metrics["train_seconds"][done]
+        final_eval = self._metrics["eval_seconds"][done][:, -1]
+        bad_train = int(np.sum(~np.all(np.isfinite(train) & (train >= 0), axis=1)))
+        bad_eval = int(np.sum(~(np.isfinite(final_eval) & (final_eval >= 0))))
+        if bad_train or bad_eval:
+            return (
+                f"has {bad_train:,} runs with missing, negative or infinite training seconds and "
+                f"{bad_eval:,} without a final evaluation time"
+            )
+        return None
+
     def source_row(self, order: str, index: int) -> int:
         """Row of the architecture the imported benchmark ``order`` (e.g. "nb201") calls
         ``index``; its own indices are not this space's order, so never mix the two."""
