@@ -805,3 +805,25 @@ def test_in_process_generate_leaves_torch_threads_alone(
     summary = run_generate(table_copy, limit=LIMIT + 1)
     assert summary.runs_done == SEEDS
     assert torch.get_num_threads() == 2
+
+
+def test_the_lock_cannot_be_bypassed_through_a_symlink(tmp_path: Path) -> None:
+    """Two generators on one table, one of them through a symlink: the second is refused."""
+    import fcntl
+
+    from nasbench.core.errors import TableError
+    from nasbench.generation.generate import _exclusive
+
+    real = tmp_path / "real" / "t.h5"
+    real.parent.mkdir()
+    real.write_bytes(b"")
+    link = tmp_path / "link.h5"
+    link.symlink_to(real)
+    with _exclusive(real):
+        with pytest.raises(TableError, match="another nasbench generate"):
+            with _exclusive(link):
+                pass
+    with _exclusive(link):  # released: the link may take it now, and holds the real file's lock
+        with open(real.with_name("t.h5.lock"), "a+") as handle:
+            with pytest.raises(OSError):
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

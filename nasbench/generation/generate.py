@@ -164,8 +164,11 @@ class GenerateSummary:
 
 @contextlib.contextmanager
 def _exclusive(out: Path) -> Iterator[None]:
-    """Hold ``OUT.lock`` for the block: one generator writes a table at a time."""
-    lock_path = out.with_name(out.name + ".lock")
+    """Hold ``OUT.lock`` for the block: one generator writes a table at a time. The lock
+    sits beside the resolved path, so a second generator reaching the same file through a
+    symlink (or another relative path) finds it taken."""
+    real = out.resolve()
+    lock_path = real.with_name(real.name + ".lock")
     handle = open(lock_path, "a+")
     try:
         try:
