@@ -570,12 +570,12 @@ def test_streaming_matches_plain_unpickling_for_every_protocol_and_shared_object
 _MEASURE = """
 import json, resource, sys
 from nasbench.core.space import CellSpace
-from nasbench.generation.importers.nb201 import Nb201Collector, _object_pickle, nb201_specs
-from nasbench.generation.importers.safe_pickle import TORCH_GLOBALS, stream_records
+from nasbench.generation.importers.nb201 import Nb201Collector, nb201_specs
+from nasbench.generation.importers.safe_pickle import TORCH_GLOBALS, stream_records, torch_object_pickle
 path = sys.argv[1]
 collector = Nb201Collector(CellSpace(), list(nb201_specs().values()), {"12"}, path)
-_, stats = stream_records(lambda: _object_pickle(path, path, []), path, is_record=Nb201Collector.is_state,
-                          consume=collector.consume, allowed=TORCH_GLOBALS)
+_, stats = stream_records(lambda: torch_object_pickle(path, path, []), path,
+                          is_record=Nb201Collector.is_state, consume=collector.consume, allowed=TORCH_GLOBALS)
 try:
     peak = int(next(line for line in open("/proc/self/status") if line.startswith("VmHWM")).split()[1])
 except OSError:

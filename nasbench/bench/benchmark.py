@@ -294,8 +294,6 @@ class Benchmark:
         can)."""
         self.seed = int(seed)
         self._label = label
-        #: Path of the table the run is scored by, when not its own (:meth:`score_by`).
-        self.scored_by: str | None = None
         self.seconds_problem = seconds_problem
         self.budget = budget
         self._space = space
@@ -376,7 +374,6 @@ class Benchmark:
         self._test_acc = test.tolist()
         scored = test if self.task._feasible is None else np.where(self.task._feasible, test, np.nan)
         self.best_test_acc = float(np.nanmax(scored))
-        self.scored_by = str(table.path)
 
     # ----------------------------------------------------------------- budget
     @property

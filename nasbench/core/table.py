@@ -214,7 +214,13 @@ class Table:
         """Why a seconds budget cannot be charged on this table, or None when it can: every
         run marked done needs finite, non-negative ``train_seconds`` for every epoch and
         ``eval_seconds`` at least at the last one (with NaN or negative seconds the clock
-        would stand still or run backwards, and a search would never end)."""
+        would stand still or run backwards, and a search would never end). Computed once
+        per table: every benchmark of it asks."""
+        if not hasattr(self, "_seconds_problem"):
+            self._seconds_problem = self._find_seconds_problem()
+        return self._seconds_problem
+
+    def _find_seconds_problem(self) -> str | None:
         if not self.has_training_times:
             return "records no training times"
         if "eval_seconds" not in self._metrics:

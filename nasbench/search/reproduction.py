@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -172,8 +172,3 @@ def summarise_reproduction(
                 closed["z_simulated"] = None if not se else (simulated["mean"] - closed["mean"]) / se
         summary["tables"][stem] = entry
     return summary
-
-
-def load_plan(results: str | os.PathLike[str]) -> Mapping[str, Any]:
-    """The plan a results directory was run with."""
-    return json.loads((Path(results) / "plan.json").read_text())

@@ -41,14 +41,12 @@ on fixtures).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
@@ -58,9 +56,8 @@ from nasbench.core.space import CellSpace
 from nasbench.generation.importers.records import ImportedBenchmark
 from nasbench.generation.importers.safe_pickle import (
     TORCH_GLOBALS,
-    load_restricted,
-    read_errors,
     stream_records,
+    torch_object_pickle,
 )
 from nasbench.generation.importers.tabular import NB201_CITATION
 from nasbench.generation.importers.write import file_sha256
@@ -80,7 +77,6 @@ NB201_TRAINING: dict[str, Any] = {
     "loss": "cross-entropy",
     "augmentation": "random crop + horizontal flip",
 }
-_TORCH_MAGIC = 0x1950A86A20F9469CFC6C
 _SIZE_SPACE = re.compile(r"\d+(:\d+)+")
 
 
@@ -499,39 +495,6 @@ def _costs(grid: _Grid) -> tuple[np.ndarray | None, np.ndarray | None]:
     return np.rint(grid.params_m * 1e6).astype(np.int64), np.rint(grid.flops_m * 1e6).astype(np.int64)
 
 
-# ---------------------------------------------------------------------- the .pth file
-
-
-@contextlib.contextmanager
-def _object_pickle(path: Path, source: str, container: list[str]) -> Iterator[IO[bytes]]:
-    """The stream of the pickled object inside a ``torch.save`` file (either container)."""
-    with read_errors(source):
-        raw = open(path, "rb", buffering=1 << 20)
-    try:
-        if raw.peek(4)[:4] == b"PK\x03\x04":
-            container[:] = ["torch zip"]
-            with read_errors(source):
-                archive = zipfile.ZipFile(raw)
-                members = [name for name in archive.namelist() if name.endswith("/data.pkl")]
-                if len(members) != 1:
-                    raise TableError(f"{source}: a torch zip file holds one */data.pkl, found {len(members)}")
-            with archive, archive.open(members[0]) as member:
-                yield member
-        else:
-            container[:] = ["torch legacy"]
-            magic = load_restricted(raw, source, allowed=frozenset())
-            if magic != _TORCH_MAGIC:
-                raise TableError(f"{source}: not a torch.save file (no torch magic number)")
-            version = load_restricted(raw, source, allowed=frozenset())
-            if version != 1001:
-                raise TableError(f"{source}: torch legacy format version {version!r}, expected 1001")
-            if not isinstance(load_restricted(raw, source, allowed=frozenset()), dict):
-                raise TableError(f"{source}: torch legacy header without system information")
-            yield raw
-    finally:
-        raw.close()
-
-
 def read_nb201(
     path: str | os.PathLike[str],
     *,
@@ -554,7 +517,7 @@ def read_nb201(
     collector = Nb201Collector(CellSpace(), specs, normalise_hps(hps), source)
     container: list[str] = ["torch legacy"]
     top, _ = stream_records(
-        lambda: _object_pickle(file, source, container),
+        lambda: torch_object_pickle(file, source, container),
         source,
         is_record=Nb201Collector.is_state,
         consume=collector.consume,

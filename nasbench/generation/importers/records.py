@@ -18,14 +18,7 @@ from nasbench.core.errors import TableError
 from nasbench.core.schema import STATUS_DONE, STATUS_PENDING
 from nasbench.core.space import CellSpace
 
-__all__ = ["ImportedBenchmark", "empty_metrics"]
-
-
-def empty_metrics(
-    names: list[str] | tuple[str, ...], rows: int, seeds: int, epochs: int
-) -> dict[str, np.ndarray]:
-    """NaN-filled float32 arrays [rows, seeds, epochs], one per metric name."""
-    return {name: np.full((rows, seeds, epochs), np.nan, dtype=np.float32) for name in names}
+__all__ = ["ImportedBenchmark"]
 
 
 @dataclass

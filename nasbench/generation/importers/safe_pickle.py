@@ -31,6 +31,7 @@ import contextlib
 import heapq
 import importlib
 import pickle
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,11 +45,13 @@ __all__ = [
     "ARRAY_GLOBALS",
     "DATA_GLOBALS",
     "TORCH_GLOBALS",
+    "TORCH_MAGIC",
     "StreamStats",
     "load_restricted",
     "open_maybe_bz2",
     "read_errors",
     "stream_records",
+    "torch_object_pickle",
 ]
 
 #: Globals a plain-data benchmark pickle needs: ordered dicts, numpy scalars and dtypes.
@@ -459,3 +462,38 @@ def _bar(show: bool, description: str, unit: str) -> Iterator[Any]:
 
     with tqdm(desc=description, unit=unit, unit_scale=unit == "B", leave=False) as bar:
         yield bar
+
+
+# ---------------------------------------------------------------------- torch.save containers
+#: The first pickle of a legacy (pre-zip) ``torch.save`` file.
+TORCH_MAGIC = 0x1950A86A20F9469CFC6C
+
+
+@contextlib.contextmanager
+def torch_object_pickle(path: Path, source: str, container: list[str]) -> Iterator[IO[bytes]]:
+    """The stream of the pickled object inside a ``torch.save`` file (either container)."""
+    with read_errors(source):
+        raw = open(path, "rb", buffering=1 << 20)
+    try:
+        if raw.peek(4)[:4] == b"PK\x03\x04":
+            container[:] = ["torch zip"]
+            with read_errors(source):
+                archive = zipfile.ZipFile(raw)
+                members = [name for name in archive.namelist() if name.endswith("/data.pkl")]
+                if len(members) != 1:
+                    raise TableError(f"{source}: a torch zip file holds one */data.pkl, found {len(members)}")
+            with archive, archive.open(members[0]) as member:
+                yield member
+        else:
+            container[:] = ["torch legacy"]
+            magic = load_restricted(raw, source, allowed=frozenset())
+            if magic != TORCH_MAGIC:
+                raise TableError(f"{source}: not a torch.save file (no torch magic number)")
+            version = load_restricted(raw, source, allowed=frozenset())
+            if version != 1001:
+                raise TableError(f"{source}: torch legacy format version {version!r}, expected 1001")
+            if not isinstance(load_restricted(raw, source, allowed=frozenset()), dict):
+                raise TableError(f"{source}: torch legacy header without system information")
+            yield raw
+    finally:
+        raw.close()
