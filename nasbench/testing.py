@@ -10,7 +10,10 @@ The conformance suite is what every strategy, built-in or plugin, must pass::
 It checks that the budget is respected, that a seed reproduces a run exactly, that the
 strategy's choices do not depend on test metrics, that every hyperparameter is validated,
 that ``clone`` and ``set_params`` keep the hyperparameters, and that its proposals are
-valid trials.
+valid trials. Runs go through the runner's sandbox (:mod:`nasbench.search.sandbox`), as in
+a comparison; with the strategy's module imported there, probes check that no test metric
+is reachable from inside a run (module globals, ``gc.get_objects()``, what the strategy is
+given) and that a strategy overriding ``run`` cannot evaluate past its budget.
 """
 
 from __future__ import annotations
@@ -26,7 +29,14 @@ from nasbench.bench.benchmark import Benchmark, Budget
 from nasbench.core.errors import ConfigError
 from nasbench.core.space import CellSpace, get_space
 from nasbench.core.table import STATUS_DONE, STATUS_FAILED, Table, TableWriter, open_table
-from nasbench.search.strategy import Strategy, create_strategy, get_strategy_class, run_strategy
+from nasbench.search.sandbox import run_isolated
+from nasbench.search.strategy import (
+    Strategy,
+    Trial,
+    create_strategy,
+    get_strategy_class,
+    run_strategy,
+)
 
 __all__ = ["StrategyConformance", "SurrogateConformance", "synthetic_table"]
 
@@ -160,6 +170,89 @@ def _check_bad_hyperparameters(label: str, defaults: dict[str, Any], create: Any
         raise AssertionError("an unknown hyperparameter was accepted")
 
 
+class TestDataProbe(Strategy):
+    """A strategy that looks for test metrics from inside its run, by every route the
+    suite knows, and reports what it found in its run record (it evaluates nothing).
+
+    ``module``: a module to import first (the strategy under test's), so whatever its
+    import leaves behind is searched too."""
+
+    __test__ = False  # not a pytest test class
+    kind = "black-box"
+
+    def __init__(self, *, module: str = "", seed: int = 0) -> None:
+        super().__init__(seed=seed)
+        self.module = module
+
+    def run(self, benchmark: Benchmark, budget: Budget | None = None) -> Benchmark:
+        import gc
+        import importlib
+        import sys
+        import warnings
+
+        from nasbench.bench.benchmark import BenchmarkArrays
+
+        if self.module:
+            importlib.import_module(self.module)
+        found: list[str] = []
+        for name in ("best_test_acc", "table"):
+            try:
+                getattr(benchmark, name)
+                found.append(f"benchmark.{name}")
+            except Exception:
+                pass
+        for call in ("trajectory", "reset"):
+            try:
+                getattr(benchmark, call)()
+                found.append(f"benchmark.{call}()")
+            except Exception:
+                pass
+        try:
+            benchmark.test_acc(0)
+            found.append("benchmark.test_acc()")
+        except Exception:
+            pass
+        jobs = sys.modules.get("nasbench.search.jobs")
+        if jobs is not None and getattr(jobs, "_TABLES", None):
+            found.append("nasbench.search.jobs._TABLES")
+        holders = (Table, BenchmarkArrays)
+        warnings.simplefilter("ignore")  # deprecated module attributes warn when read
+        for module_name, module in list(sys.modules.items()):
+            for attribute, value in list(getattr(module, "__dict__", {}).items()):
+                if isinstance(value, holders):
+                    found.append(f"{module_name}.{attribute}")
+        for item in gc.get_objects():
+            if isinstance(item, holders) or (
+                isinstance(item, Benchmark) and "_test_acc" in getattr(item, "__dict__", {})
+            ):
+                found.append(f"gc: {type(item).__name__}")
+        self._found = sorted(set(found))
+        return benchmark
+
+    def run_record(self) -> dict[str, Any] | None:
+        return {"found": getattr(self, "_found", ["(not run)"])}
+
+
+class Overspender(Strategy):
+    """A strategy that overrides ``run``, drops its budget and evaluates 50 times more
+    than it may, ignoring the benchmark's refusals."""
+
+    kind = "black-box"
+
+    def run(self, benchmark: Benchmark, budget: Budget | None = None) -> Benchmark:
+        planned = 50 * (budget.evaluations or 1) if budget is not None else 50
+        benchmark.budget = None
+        for index in range(planned):
+            try:
+                benchmark.evaluate(index % benchmark.space.size)
+            except Exception:
+                continue
+        return benchmark
+
+    def ask(self) -> Trial:  # never called: run is overridden
+        raise NotImplementedError
+
+
 def _trials(benchmark: Benchmark) -> list[tuple[int, int]]:
     data = benchmark.trajectory()
     return list(zip(data["index"].tolist(), data["epochs"].tolist(), strict=True))
@@ -185,9 +278,55 @@ class StrategyConformance:
             )
         return self._tables[key]
 
+    #: Run in the sandbox, as a comparison does (False: in this process, where the table
+    #: is reachable; only for showing that the test-metric check can fail).
+    isolated: ClassVar[bool] = True
+
     def _run(self, table: Table, seed: int, budget: Budget) -> Benchmark:
-        strategy = create_strategy(self.strategy_name, seed=seed, **self.hyperparameters)
-        return run_strategy(strategy, table, seed=seed, budget=budget)
+        if not self.isolated:
+            strategy = create_strategy(self.strategy_name, seed=seed, **self.hyperparameters)
+            return run_strategy(strategy, table, seed=seed, budget=budget)
+        cls = get_strategy_class(self.strategy_name)
+        return run_isolated(
+            Benchmark(table, seed=seed),
+            self.strategy_name,
+            seed=seed,
+            budget=budget,
+            params=self.hyperparameters,
+            kind=cls.kind,
+            strategy_class=cls,
+        ).benchmark
+
+    def test_no_test_metric_reachable_in_a_run(self, tmp_path_factory: Any) -> None:
+        """Inside a sandboxed run, with this strategy's module imported, nothing holds a
+        test metric: no table, benchmark with test data or runner cache in any module or
+        in ``gc.get_objects()``, and the benchmark given refuses test metrics."""
+        get_strategy_class(self.strategy_name)
+        table = self._table(tmp_path_factory, "base")
+        done = run_isolated(
+            Benchmark(table, seed=0),
+            "conformance-test-data-probe",
+            seed=0,
+            budget=Budget(evaluations=3),
+            strategy_class=TestDataProbe,
+            params={"module": get_strategy_class(self.strategy_name).__module__},
+        )
+        assert done.record is not None
+        assert done.record["found"] == [], f"test data reachable from a run: {done.record['found']}"
+
+    def test_budget_enforced_outside_the_strategy(self, tmp_path_factory: Any) -> None:
+        """A strategy that overrides ``run``, drops its budget and evaluates 50 times too
+        often has only its budget's evaluations recorded."""
+        table = self._table(tmp_path_factory, "base")
+        done = run_isolated(
+            Benchmark(table, seed=0),
+            "conformance-overspender",
+            seed=0,
+            budget=Budget(evaluations=self.budget_evaluations),
+            strategy_class=Overspender,
+        )
+        assert done.benchmark.evaluations == self.budget_evaluations
+        assert len(done.benchmark.trajectory()["index"]) == self.budget_evaluations
 
     def test_registered(self) -> None:
         cls = get_strategy_class(self.strategy_name)

@@ -9,10 +9,7 @@ checksum (:func:`open_cached`).
 
 from __future__ import annotations
 
-import importlib
-import os
 import time
-import traceback
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -22,10 +19,16 @@ import numpy as np
 
 from nasbench.bench.benchmark import Benchmark, Budget
 from nasbench.bench.results import TRAJECTORY_COLUMNS
-from nasbench.core.errors import ConfigError, TableError, one_line
+from nasbench.core.errors import TableError
 from nasbench.core.pareto import pareto_front
 from nasbench.core.table import Table, open_table
-from nasbench.search.strategy import create_strategy, get_strategy_class, register_strategy, run_strategy
+from nasbench.search.sandbox import (
+    DEFAULT_RUN_TIMEOUT_SECONDS,
+    RunFailed,
+    error_line,
+    run_isolated,
+    traceback_text,
+)
 
 __all__ = ["benchmark_for", "cache_table", "error_line", "execute", "open_cached", "open_source", "run_job"]
 
@@ -72,48 +75,15 @@ def benchmark_for(source: Any, seed: int, noise: bool) -> Benchmark:
 
 
 # --------------------------------------------------------------------- errors
-def error_line(exc: BaseException) -> str:
-    """``Type: message`` on one line."""
-    message = one_line(exc)
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-
-
-_IMPORT_MACHINERY = (os.path.dirname(importlib.__file__) + os.sep, f"{os.sep}importlib_metadata{os.sep}")
-
-
-def _traceback_text(exc: BaseException) -> str:
-    """The formatted exception chain without frames of Python's import machinery.
-
-    Which of ``importlib.metadata`` and its backport ``importlib_metadata`` loads a plugin
-    depends on what the process imported before (Dask imports the backport), so their
-    frames would make errors.json differ between in-process and worker runs.
-    """
-    details = traceback.TracebackException.from_exception(exc)
-    pending = [details]
-    seen: set[int] = set()
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        kept = [
-            frame
-            for frame in current.stack
-            if not frame.filename.startswith("<frozen ")
-            and not any(part in frame.filename for part in _IMPORT_MACHINERY)
-        ]
-        current.stack = traceback.StackSummary.from_list(kept)
-        pending.extend(other for other in (current.__cause__, current.__context__) if other is not None)
-    return "".join(details.format())
-
-
-def _failed(key: tuple[str, str, int], kind: str, exc: BaseException, seconds: float) -> dict[str, Any]:
+def _failed(
+    key: tuple[str, str, int], kind: str, error: str, traceback_text: str, seconds: float
+) -> dict[str, Any]:
     return {
         "key": key,
         "kind": kind,
         "status": "failed",
-        "error": error_line(exc),
-        "traceback": _traceback_text(exc),
+        "error": error,
+        "traceback": traceback_text,
         "seconds": seconds,
     }
 
@@ -141,33 +111,38 @@ def _pareto(benchmark: Benchmark, objective: str) -> list[tuple[int, float, floa
 def run_job(payload: Mapping[str, Any]) -> dict[str, Any]:
     """Run one (table, strategy, seed) job; never raises.
 
+    The strategy runs in a sandbox (:func:`~nasbench.search.sandbox.run_isolated`): a child
+    process that never holds test data, under ``payload["run_timeout"]`` seconds; this
+    process answers its evaluations, enforces the budget and scores the trajectory.
     Returns ``{"key", "seconds", "kind", "status": "ok", "run", "trajectory", "pareto",
     "record"}`` (``record``: the strategy's :meth:`~nasbench.search.strategy.Strategy.run_record`)
-    or, when the job raised, ``{"key", "seconds", "kind", "status": "failed", "error",
+    or, when the job failed, ``{"key", "seconds", "kind", "status": "failed", "error",
     "traceback"}``. Called in this process or in a Dask worker.
     """
     started = time.perf_counter()
     key = (payload["table"], payload["strategy"], payload["seed"])
     kind = payload.get("kind", "")
     try:
-        name = payload["strategy"]
-        cls = payload.get("strategy_class")
-        if cls is not None:  # a class registered by decorator: make it known in this process
-            try:
-                get_strategy_class(name)
-            except ConfigError:
-                register_strategy(name)(cls)
         table = open_cached(payload["path"], payload["checksum"])
         seed = payload["seed"]
         budget = Budget(**payload["budget"])
-        strategy = create_strategy(name, seed=seed, **payload["params"])
-        kind = strategy.kind
         source = benchmark_for(table, seed, bool(payload.get("surrogate_noise", False)))
+        score = None
         if payload.get("score_path"):
-            source.score_by(open_cached(payload["score_path"], payload["score_checksum"]))
-        benchmark = run_strategy(strategy, source, seed=seed, budget=budget)
-        objective = strategy.objective(benchmark.task)
-        record = strategy.run_record()
+            score = open_cached(payload["score_path"], payload["score_checksum"])
+            source.score_by(score)
+        done = run_isolated(
+            source,
+            payload["strategy"],
+            seed=seed,
+            budget=budget,
+            params=payload["params"],
+            kind=kind,
+            strategy_class=payload.get("strategy_class"),
+            timeout_seconds=float(payload.get("run_timeout", DEFAULT_RUN_TIMEOUT_SECONDS)),
+            rescore=None if score is None else (lambda benchmark: benchmark.score_by(score)),
+        )
+        kind, benchmark, objective, record = done.kind, done.benchmark, done.objective, done.record
         trajectory = benchmark.trajectory()
         rows = list(zip(*(trajectory[column].tolist() for column in TRAJECTORY_COLUMNS), strict=True))
         run: dict[str, Any] = {
@@ -187,8 +162,10 @@ def run_job(payload: Mapping[str, Any]) -> dict[str, Any]:
                 final_regret=last["regret"],
             )
         pareto = [] if objective is None else _pareto(benchmark, objective)
+    except RunFailed as failure:  # the strategy failed, timed out or its process died
+        return _failed(key, kind, failure.error, failure.traceback, time.perf_counter() - started)
     except Exception as exc:  # a job that raises fails only its own run
-        return _failed(key, kind, exc, time.perf_counter() - started)
+        return _failed(key, kind, error_line(exc), traceback_text(exc), time.perf_counter() - started)
     return {
         "key": key,
         "kind": kind,
@@ -225,4 +202,4 @@ def execute(payloads: list[dict[str, Any]], workers: int, scheduler: str | None)
             yield outcome
         else:  # the job could not even start (e.g. an unpicklable payload)
             key = (payload["table"], payload["strategy"], payload["seed"])
-            yield _failed(key, payload.get("kind", ""), error, 0.0)
+            yield _failed(key, payload.get("kind", ""), error_line(error), traceback_text(error), 0.0)

@@ -46,7 +46,7 @@ from nasbench.bench.benchmark import Budget
 from nasbench.bench.results import FORMAT, RESULT_FILES
 from nasbench.core.errors import ConfigError
 from nasbench.core.table import Table
-from nasbench.core.validation import Integer, check_bool, validate
+from nasbench.core.validation import Integer, Real, check_bool, validate
 from nasbench.search.checks import (
     StrategyEntry,
     TableEntry,
@@ -60,11 +60,16 @@ from nasbench.search.checks import (
     plain_json,
 )
 from nasbench.search.jobs import execute
+from nasbench.search.partial import PartialRuns, normalised
 from nasbench.search.results_files import install, json_text, result_files
+from nasbench.search.sandbox import DEFAULT_RUN_TIMEOUT_SECONDS
 
 __all__ = ["CompareSummary", "compare"]
 
 logger = logging.getLogger(__name__)
+
+#: The longest per-run wall-clock limit accepted (a week).
+MAX_RUN_TIMEOUT_SECONDS = 7 * 24 * 3600.0
 
 
 @dataclass
@@ -78,6 +83,7 @@ class CompareSummary:
     runs: int = 0
     runs_ok: int = 0
     runs_failed: int = 0
+    resumed: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     wall_seconds: float = 0.0
     files: list[str] = field(default_factory=list)
@@ -92,6 +98,7 @@ class CompareSummary:
             "runs": self.runs,
             "runs_ok": self.runs_ok,
             "runs_failed": self.runs_failed,
+            "resumed": self.resumed,
             "errors": [{k: v for k, v in e.items() if k != "traceback"} for e in self.errors],
             "wall_seconds": self.wall_seconds,
             "files": self.files,
@@ -104,6 +111,7 @@ def _config(
     tables: list[TableEntry],
     strategies: list[StrategyEntry],
     surrogate_noise: bool,
+    run_timeout: float,
 ) -> str:
     """The text of config.json."""
     from nasbench import __version__
@@ -112,6 +120,7 @@ def _config(
         "format": FORMAT,
         "nasbench_version": __version__,
         "budget": budget.to_dict(),
+        "run_timeout_seconds": run_timeout,
         "seeds": seeds,
         "tables": [
             {
@@ -163,6 +172,7 @@ def compare(
     progress: bool = True,
     surrogate_noise: bool = False,
     score_tables: Mapping[str, str | os.PathLike[str]] | None = None,
+    run_timeout: float = DEFAULT_RUN_TIMEOUT_SECONDS,
 ) -> CompareSummary:
     """Run every strategy on every table for every seed and write the results directory ``out``.
 
@@ -175,15 +185,24 @@ def compare(
     12-epoch results, report 200-epoch ones). A "table" may also be a surrogate benchmark directory (see
     :mod:`nasbench.prediction.surrogate_benchmark`), answered with noise when ``surrogate_noise``.
     ``out`` must not exist or be empty unless ``overwrite``. Raises a
-    :class:`~nasbench.core.errors.NasbenchError` before any run starts on bad input; a run that
-    raises is recorded as failed (and logged) and the others go on.
+    :class:`~nasbench.core.errors.NasbenchError` before any run starts on bad input.
+
+    Each run executes in a sandbox (:mod:`nasbench.search.sandbox`) that holds no test
+    data, under ``run_timeout`` wall-clock seconds; a run that raises (anything, SystemExit
+    included), times out or whose process dies is recorded as failed (and logged) and the
+    others go on. Finished runs are kept in ``out.partial/`` as they finish
+    (:mod:`nasbench.search.partial`): the same comparison run again after a crash resumes.
     """
     started = time.perf_counter()
     validate("compare", "workers", workers, Integer(low=0))
     if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
         raise ConfigError(f"scheduler must be an address such as tcp://host:8786, got {scheduler!r}")
+    validate(
+        "compare", "run_timeout", run_timeout, Real(low=0.0, high=MAX_RUN_TIMEOUT_SECONDS, low_open=True)
+    )
     target = Path(out)
     check_out(target, overwrite)
+    resolved = target.resolve()
     checked_budget = check_budget(budget)
     seed_list = check_seeds(seeds)
     names = check_names(strategies)
@@ -191,7 +210,9 @@ def compare(
     check_bool("compare", "surrogate_noise", surrogate_noise)
     table_entries = check_tables(tables, surrogate_noise)
     check_score_tables(table_entries, score_tables)
-    config_text = _config(checked_budget, seed_list, table_entries, entries, surrogate_noise)
+    config_text = _config(
+        checked_budget, seed_list, table_entries, entries, surrogate_noise, float(run_timeout)
+    )
     payloads: list[dict[str, Any]] = []
     for table_entry in table_entries:
         for entry in entries:
@@ -206,6 +227,7 @@ def compare(
                     "budget": checked_budget.to_dict(),
                     "params": entry.params,
                     "surrogate_noise": surrogate_noise,
+                    "run_timeout": float(run_timeout),
                 }
                 if table_entry.score_table is not None:
                     payload["score_path"] = table_entry.score_path
@@ -221,7 +243,19 @@ def compare(
         seeds=seed_list,
         runs=len(payloads),
     )
-    outcomes = _run(payloads, int(workers), scheduler, progress)
+    partial = PartialRuns(resolved, config_text, overwrite)
+    outcomes = partial.load([(p["table"], p["strategy"], p["seed"]) for p in payloads])
+    summary.resumed = len(outcomes)
+    if outcomes:
+        logger.info(
+            "%s: resuming, %d of %d runs already finished", partial.path, len(outcomes), len(payloads)
+        )
+    pending = [p for p in payloads if (p["table"], p["strategy"], p["seed"]) not in outcomes]
+    partial.open()
+    try:
+        outcomes.update(_run(pending, int(workers), scheduler, progress, partial))
+    finally:
+        partial.close()
     timing_runs: list[dict[str, Any]] = []
     for key in sorted(outcomes):
         outcome = outcomes[key]
@@ -250,15 +284,21 @@ def compare(
         "scheduler": scheduler,
     }
     files = {"config.json": config_text, **result_files(outcomes), "timing.json": json_text(timing)}
-    install(files, target, overwrite)
+    install(files, resolved, overwrite)
+    partial.discard()
     summary.files = [str(target / name) for name in RESULT_FILES]
     return summary
 
 
 def _run(
-    payloads: list[dict[str, Any]], workers: int, scheduler: str | None, progress: bool
+    payloads: list[dict[str, Any]],
+    workers: int,
+    scheduler: str | None,
+    progress: bool,
+    partial: PartialRuns,
 ) -> dict[tuple[str, str, int], dict[str, Any]]:
-    """Every job's outcome by (table, strategy, seed), with a progress bar; failures logged."""
+    """Every job's outcome by (table, strategy, seed), each kept in ``partial`` as it
+    finishes, with a progress bar; failures logged."""
     from tqdm import tqdm
 
     outcomes: dict[tuple[str, str, int], dict[str, Any]] = {}
@@ -272,9 +312,11 @@ def _run(
         dynamic_ncols=True,
     )
     try:
-        for outcome in execute(payloads, workers, scheduler):
-            key = tuple(outcome["key"])
-            outcomes[key] = outcome  # type: ignore[index]
+        for finished in execute(payloads, workers, scheduler):
+            outcome = normalised(finished)
+            partial.add(outcome)
+            key = outcome["key"]
+            outcomes[key] = outcome
             bar.update(1)
             if outcome["status"] != "ok":
                 failed += 1
