@@ -52,7 +52,7 @@ from nasbench.bench.benchmark import Benchmark, Budget, Constraint, Result, Task
 from nasbench.bench.results import ONE_SHOT_KIND
 from nasbench.core.errors import ConfigError, MetricError, NasbenchError, TableError, one_line
 from nasbench.core.signals import BudgetExhausted
-from nasbench.core.space import ArchLike, CellSpace
+from nasbench.core.space import SPACE_PRESETS, ArchLike, CellSpace
 
 __all__ = [
     "DEFAULT_RUN_TIMEOUT_SECONDS",
@@ -287,6 +287,16 @@ def _watchdog(parent_pid: int, deadline: float) -> None:
             os._exit(3)
 
 
+def _space(data: dict[str, Any]) -> CellSpace:
+    """The space described by ``data``: the server's preset instance when it is one (its
+    isomorphism classes were computed once, before the fork)."""
+    space = CellSpace.from_dict(data)
+    for preset in SPACE_PRESETS.values():
+        if preset == space:
+            return preset
+    return space
+
+
 def _load_class(data: bytes | None) -> Any:
     if data is None:
         return None
@@ -326,7 +336,7 @@ def _child(conn: Any, request: dict[str, Any]) -> None:
         for values in properties.values():
             values.setflags(write=False)
         task = Task(
-            space=CellSpace.from_dict(request["space"]),
+            space=_space(request["space"]),
             num_epochs=int(request["num_epochs"]),
             properties=properties,
             mean_run_seconds=float(request["mean_run_seconds"]),

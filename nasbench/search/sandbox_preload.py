@@ -11,6 +11,7 @@ import numpy  # noqa: F401
 
 import nasbench.bench.benchmark  # noqa: F401
 import nasbench.search.strategy as _strategy
+from nasbench.core.space import get_space
 
 with contextlib.suppress(ImportError):  # the strategies' models; optional for the core
     import torch  # noqa: F401
@@ -26,3 +27,4 @@ def _load_built_in_strategies() -> None:
 
 
 _load_built_in_strategies()
+_ = get_space("nb201").num_unique  # its isomorphism classes, computed once for every run
