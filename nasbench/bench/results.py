@@ -11,11 +11,14 @@ __all__ = [
     "ARCHITECTURE_WEIGHT_COLUMNS",
     "ERRORS_FILE",
     "FORMAT",
+    "MANIFEST_FILE",
+    "MANIFEST_FORMAT",
     "ONE_SHOT_COLUMNS",
     "ONE_SHOT_KIND",
     "PARETO_COLUMNS",
     "RESULT_FILES",
     "RUNS_COLUMNS",
+    "TIMING_FILE",
     "TRAJECTORY_COLUMNS",
     "TRAJECTORY_FILE_COLUMNS",
 ]
@@ -79,6 +82,14 @@ ONE_SHOT_COLUMNS: tuple[str, ...] = (
 )
 ARCHITECTURE_WEIGHT_COLUMNS: tuple[str, ...] = ("table", "strategy", "seed", "epoch", "edge", "op", "weight")
 ERRORS_FILE = "errors.json"
+#: The manifest of a results directory: every file the comparison wrote, with its size and
+#: sha256 (timing.json by name only: its wall seconds differ on every run), so that a report
+#: can verify the files and an overwrite deletes only those.
+MANIFEST_FILE = ".nasbench-results.json"
+#: Value of ``format`` in the manifest.
+MANIFEST_FORMAT = "nasbench-results-manifest/1"
+#: The file whose content differs on every run: listed in the manifest without a checksum.
+TIMING_FILE = "timing.json"
 #: Every file of a results directory; all but timing.json are reproducible byte for byte.
 RESULT_FILES: tuple[str, ...] = (
     "config.json",
@@ -88,5 +99,6 @@ RESULT_FILES: tuple[str, ...] = (
     "one_shot.csv",
     "architecture_weights.csv",
     ERRORS_FILE,
-    "timing.json",
+    TIMING_FILE,
+    MANIFEST_FILE,
 )

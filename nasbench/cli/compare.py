@@ -171,7 +171,8 @@ def add_demo(commands: Subcommands) -> None:
         "--results",
         default="build/leaderboard-results",
         metavar="DIR",
-        help="where the raw results go (replaced on every run)",
+        help="where the raw results go (replaced on every run; a directory holding anything a "
+        "comparison did not write is refused)",
     )
     p.add_argument(
         "--seeds", type=count("--seeds", 1), default="10", metavar="N", help="seeds per strategy (default 10)"
@@ -227,7 +228,14 @@ def _write_and_say(summary: Any, out: str, headline: str) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from nasbench.search.demo import default_table, nb201_tables, run_demo, run_nb201_demo
+    from nasbench.reporting.leaderboard import check_report_out
+    from nasbench.search.demo import (
+        check_results_directory,
+        default_table,
+        nb201_tables,
+        run_demo,
+        run_nb201_demo,
+    )
 
     table = args.table
     if table is None:
@@ -235,6 +243,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
             table = default_table()
         except TableError as exc:
             raise TableError(f"{exc} (on the command line: --table PATH)") from None
+    with_nb201 = args.table is None and not args.no_nb201 and bool(nb201_tables())
+    nb201_results = f"{args.results.rstrip('/')}-nb201"
+    # Every output is checked before the comparisons run (minutes): a directory or a report
+    # holding anything the suite did not write is refused now, not after the work.
+    outputs = [(args.results, args.out)] + ([(nb201_results, args.nb201_out)] if with_nb201 else [])
+    for results, out in outputs:
+        check_results_directory(results)
+        check_report_out(out)
     strategies = None if args.strategies is None else [s for s in args.strategies.split(",") if s]
     summary = run_demo(
         table=table,
@@ -252,9 +268,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"{summary.budget_seconds:g} simulated seconds each",
     )
     failed = summary.runs_failed
-    if args.table is None and not args.no_nb201 and nb201_tables():
+    if with_nb201:
         nb201 = run_nb201_demo(
-            results=f"{args.results.rstrip('/')}-nb201",
+            results=nb201_results,
             seeds=args.seeds,
             budget_evaluations=args.nb201_evaluations,
             strategies=strategies,
@@ -320,14 +336,23 @@ def add_report(commands: Subcommands) -> None:
     p = commands.add_parser(
         "report",
         help="leaderboard report (HTML, Markdown, plots) of a results directory",
-        description="Write the leaderboard report of a directory written by `nasbench compare`.",
+        description="Write the leaderboard report of a directory written by `nasbench compare`. The "
+        "result files are checked first: against the directory's manifest (sizes and sha256), and "
+        "every run config.json asks for must be in runs.csv once, with a complete trajectory.",
     )
     p.add_argument("results", metavar="RESULTS_DIR", help="directory written by `nasbench compare`")
     p.add_argument(
         "--out",
         required=True,
         metavar="PATH",
-        help="output prefix, e.g. reports/NAME: writes NAME.html, NAME.md and figures in NAME_files/",
+        help="output prefix, e.g. reports/NAME: writes NAME.html, NAME.md and figures in NAME_files/ "
+        "(files there that an earlier report did not write are never replaced)",
+    )
+    p.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="report results that lack some of the runs config.json asks for, listing them "
+        "(default: refused)",
     )
     p.set_defaults(func=cmd_report)
 
@@ -335,6 +360,6 @@ def add_report(commands: Subcommands) -> None:
 def cmd_report(args: argparse.Namespace) -> int:
     from nasbench.reporting.leaderboard import write_report
 
-    for path in write_report(args.results, args.out):
+    for path in write_report(args.results, args.out, allow_incomplete=args.allow_incomplete):
         print(path)
     return 0

@@ -12,6 +12,14 @@ A registered class has a ``kind`` class attribute (one of the kinds allowed for 
 base), a ``name`` class attribute (set to its registered name) and a ``hyperparameters()``
 class method returning the names and defaults of its ``__init__`` keywords.
 
+A plug-in cannot take a built-in's name. When entry points of several distributions share
+a name, the one of the ``nasbench`` distribution itself keeps it; the others are reached
+only by asking for them explicitly as ``DIST:NAME`` (``myplugin:rs``), and a warning names
+both, once. A name that several plug-ins share, and no built-in, belongs to none of them
+(each is ``DIST:NAME``). Code cannot register a class under a built-in's name either.
+:meth:`Registry.provider` and :func:`class_provider` say which distribution (and version)
+a class comes from, for the record of a comparison.
+
 Tests and embedding code change a registry only through its public methods:
 :meth:`Registry.unregister`, and :meth:`Registry.scoped`, a block after which the
 registered classes, the plugin-import errors and the entry points are what they were
@@ -25,6 +33,8 @@ import difflib
 import fnmatch
 import inspect
 import logging
+import re
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -33,9 +43,23 @@ from typing import Any, Generic, TypeVar
 from nasbench.core.errors import ConfigError
 from nasbench.core.params import signature_defaults  # noqa: F401  (its old home: importers move to core.params)
 
-__all__ = ["Registry", "installed_entry_points"]
+__all__ = [
+    "BUILTIN_DISTRIBUTION",
+    "EntryPoints",
+    "Registry",
+    "class_provider",
+    "distribution_key",
+    "installed_entry_points",
+    "qualified_name",
+    "resolve_entry_points",
+]
 
 logger = logging.getLogger(__name__)
+
+#: The distribution whose entry points are the built-ins: a plug-in never takes their names.
+BUILTIN_DISTRIBUTION = "nasbench"
+#: (group, name, distribution) of every shadowed entry point already warned about.
+_WARNED: set[tuple[str, str, str]] = set()
 
 C = TypeVar("C")
 K = TypeVar("K", bound=type)
@@ -43,9 +67,148 @@ K = TypeVar("K", bound=type)
 _NO_NAME = object()  # a class without a ``name`` of its own (it inherits one)
 
 
+def distribution_key(name: str) -> str:
+    """A distribution name as PEP 503 compares them: lower case, runs of ``-_.`` as ``-``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def qualified_name(name: str) -> str:
+    """``DIST:NAME`` with the distribution name normalised (:func:`distribution_key`);
+    any other name unchanged."""
+    if ":" not in name:
+        return name
+    distribution, _, plain = name.partition(":")
+    return f"{distribution_key(distribution)}:{plain}"
+
+
+def _distribution(entry: metadata.EntryPoint) -> tuple[str, str]:
+    """(name, version) of the distribution declaring ``entry``; ("", "") when unknown."""
+    dist = getattr(entry, "dist", None)
+    if dist is None:
+        return "", ""
+    try:
+        return str(dist.name or ""), str(dist.version or "")
+    except Exception:  # broken metadata: no name to give
+        return "", ""
+
+
+def _is_builtin(entry: metadata.EntryPoint) -> bool:
+    return distribution_key(_distribution(entry)[0]) == BUILTIN_DISTRIBUTION
+
+
+@dataclass(frozen=True)
+class EntryPoints:
+    """Entry points of a group resolved by name: ``plain`` maps a name to the entry point
+    it means (the built-in one when a built-in has it); ``qualified`` maps ``DIST:NAME``
+    (the distribution name normalised) to every entry point of a known distribution;
+    ``ambiguous`` lists the entry points of each name that several plug-ins, and no
+    built-in, declare."""
+
+    plain: dict[str, metadata.EntryPoint]
+    qualified: dict[str, metadata.EntryPoint]
+    ambiguous: dict[str, list[metadata.EntryPoint]]
+
+
+def resolve_entry_points(
+    entries: Iterable[metadata.EntryPoint], *, family: str = "plug-in", group: str = ""
+) -> EntryPoints:
+    """Resolve entry points that may share names (see :class:`EntryPoints`); a shadowed or
+    ambiguous name is logged as a warning once per process, naming both sides."""
+    by_name: dict[str, list[metadata.EntryPoint]] = {}
+    qualified: dict[str, metadata.EntryPoint] = {}
+    for entry in entries:
+        by_name.setdefault(entry.name, []).append(entry)
+        distribution = _distribution(entry)[0]
+        if distribution:
+            qualified.setdefault(f"{distribution_key(distribution)}:{entry.name}", entry)
+    plain: dict[str, metadata.EntryPoint] = {}
+    ambiguous: dict[str, list[metadata.EntryPoint]] = {}
+    for name, found in by_name.items():
+        if len(found) == 1:
+            plain[name] = found[0]
+            continue
+        builtin = [entry for entry in found if _is_builtin(entry)]
+        if builtin:
+            plain[name] = builtin[0]
+            others = [entry for entry in found if entry is not builtin[0]]
+            for entry in others:
+                _warn_once(
+                    group,
+                    name,
+                    entry,
+                    f"{family} plug-in {name!r} of {_describe(entry)} has the name of the built-in "
+                    f"{family} of {_describe(builtin[0])}: {name!r} stays the built-in; ask for "
+                    f"'{distribution_key(_distribution(entry)[0]) or '?'}:{name}' to use the plug-in",
+                )
+        else:
+            ambiguous[name] = found
+            _warn_once(
+                group,
+                name,
+                None,
+                f"{family} {name!r} is declared by several plug-ins "
+                f"({', '.join(map(_describe, found))}): the name is left to none of them; "
+                "ask for one as DIST:NAME",
+            )
+    return EntryPoints(plain, qualified, ambiguous)
+
+
+def _describe(entry: metadata.EntryPoint) -> str:
+    """``dist version (module:attr)``."""
+    distribution, version = _distribution(entry)
+    return f"{distribution or 'an unknown distribution'} {version}".rstrip() + f" ({entry.value})"
+
+
+def _warn_once(group: str, name: str, entry: metadata.EntryPoint | None, message: str) -> None:
+    """Log ``message`` unless it was logged for this name (and shadowed ``entry``) before."""
+    key = (group, name, "" if entry is None else f"{_distribution(entry)[0]}={entry.value}")
+    if key not in _WARNED:
+        _WARNED.add(key)
+        logger.warning("%s", message)
+
+
 def installed_entry_points(group: str) -> dict[str, metadata.EntryPoint]:
-    """The entry points of ``group`` in the installed distributions, by name."""
-    return {ep.name: ep for ep in metadata.entry_points(group=group)}
+    """The entry points of ``group`` in the installed distributions, by name; where several
+    distributions declare a name, the built-in one (a plug-in never takes a built-in's
+    name; see :func:`resolve_entry_points`)."""
+    return resolve_entry_points(metadata.entry_points(group=group), group=group).plain
+
+
+def class_provider(cls: type, group: str) -> dict[str, str]:
+    """Which distribution provides ``cls``: ``{"distribution", "version", "module"}``, from
+    the installed entry point of ``group`` that names it; ``distribution`` and ``version``
+    are "" for a class registered in code that no entry point names (``module`` says where).
+    For the record of a comparison (config.json) and of a saved surrogate."""
+    module = str(getattr(cls, "__module__", ""))
+    naming = [entry for entry in metadata.entry_points(group=group) if _names_class(entry, cls)]
+    if not naming:
+        return {"distribution": "", "version": "", "module": module}
+    shipping = [entry for entry in naming if _ships_module(entry, module)]
+    distribution, version = _distribution((shipping or naming)[0])
+    return {"distribution": distribution, "version": version, "module": module}
+
+
+def _ships_module(entry: metadata.EntryPoint, module: str) -> bool:
+    """Whether the distribution declaring ``entry`` installed the files of ``module``
+    (several distributions may name one class; the one that ships it provides it)."""
+    top = module.split(".", 1)[0]
+    try:
+        files = entry.dist.files if entry.dist is not None else None
+    except Exception:  # unreadable metadata ships nothing
+        return False
+    return any(str(path).split("/", 1)[0] in (top, f"{top}.py") for path in files or ())
+
+
+def _names_class(entry: metadata.EntryPoint, cls: type) -> bool:
+    """Whether ``entry`` names ``cls`` (never importing a module that is not loaded yet)."""
+    if entry.module == cls.__module__ and entry.attr == cls.__qualname__:
+        return True
+    if entry.module not in sys.modules:
+        return False
+    try:
+        return entry.load() is cls
+    except Exception:  # a plug-in that fails to load names nothing
+        return False
 
 
 def _hint(word: str, known: Iterable[str]) -> str:
@@ -134,13 +297,27 @@ class Registry(Generic[C]):
         """The live name → class record of the classes registered or imported so far."""
         return self._classes()
 
-    def entry_points(self) -> dict[str, metadata.EntryPoint]:
-        """Entry points of the group, by name (not imported)."""
+    def _resolved(self) -> EntryPoints:
+        """The entry points by name and by ``DIST:NAME``; substitutes and family-module
+        callables are used as given (a mapping cannot hold a name twice)."""
         if self._substitute is not None:
-            return dict(self._substitute)
+            return EntryPoints(dict(self._substitute), {}, {})
         if self._entry_points is not None:
-            return dict(self._entry_points())
-        return installed_entry_points(self.group)
+            return EntryPoints(dict(self._entry_points()), {}, {})
+        installed = metadata.entry_points(group=self.group)
+        return resolve_entry_points(installed, family=self.family, group=self.group)
+
+    def entry_points(self) -> dict[str, metadata.EntryPoint]:
+        """Entry points of the group, by name (not imported); a built-in's name always
+        means the built-in."""
+        return self._resolved().plain
+
+    def _entry_for(self, name: str) -> metadata.EntryPoint | None:
+        """The entry point ``name`` means: by its name, or ``DIST:NAME`` for any."""
+        resolved = self._resolved()
+        if ":" in name:
+            return resolved.qualified.get(qualified_name(name))
+        return resolved.plain.get(name)
 
     # ----------------------------------------------------------------- registration
     def register(self, name: str) -> Callable[[K], K]:
@@ -148,8 +325,18 @@ class Registry(Generic[C]):
         registered under it before)."""
         if not isinstance(name, str) or not name:
             raise ConfigError(f"register_{self.family} needs a non-empty name")
+        if ":" in name:
+            raise ConfigError(
+                f"register_{self.family}({name!r}): ':' is reserved for DIST:NAME, a plug-in's entry point"
+            )
 
         def decorate(cls: K) -> K:
+            builtin = self.entry_points().get(name)
+            if builtin is not None and _is_builtin(builtin) and not _names_class(builtin, cls):
+                raise ConfigError(
+                    f"register_{self.family}({name!r}): {name!r} is a built-in {self.family} of "
+                    f"{BUILTIN_DISTRIBUTION}; register {cls.__name__} under another name"
+                )
             self._add(name, cls)
             return cls
 
@@ -233,16 +420,30 @@ class Registry(Generic[C]):
 
     # ----------------------------------------------------------------- lookup
     def _all_names(self) -> list[str]:
-        return sorted(set(self.registered) | set(self.entry_points()))
+        """Every name by which a class is found, but ``DIST:NAME`` ones (a plug-in reached
+        that way is used only when asked for by that name)."""
+        return sorted(name for name in set(self.registered) | set(self.entry_points()) if ":" not in name)
 
     def get(self, name: str) -> type[C]:
-        """The class registered under ``name``, importing its plugin on first use."""
+        """The class registered under ``name``, importing its plugin on first use;
+        ``DIST:NAME`` is the entry point ``NAME`` of the distribution ``DIST`` (how a plug-in
+        whose name a built-in has is reached)."""
+        name = qualified_name(name)
         cls = self.registered.get(name)
         if cls is not None:
             return cls
-        entry = self.entry_points().get(name)
+        entry = self._entry_for(name)
         if entry is not None:
             return self._load(name, entry)
+        ambiguous = self._resolved().ambiguous.get(name)
+        if ambiguous:
+            choices = ", ".join(
+                f"'{distribution_key(_distribution(entry)[0])}:{name}'" for entry in ambiguous
+            )
+            raise ConfigError(
+                f"{self.family} {name!r} is declared by several plug-ins and no built-in: ask for one "
+                f"of {choices}"
+            )
         known = self._all_names()
         raise ConfigError(
             f"unknown {self.family} {name!r}{_hint(name, known)} (known: {', '.join(known) or 'none'})"
@@ -288,10 +489,22 @@ class Registry(Generic[C]):
     def source(self, name: str) -> str:
         """Where ``name`` comes from: ``registered in <module>`` or ``entry point of <dist>``."""
         cls = self.get(name)
-        entry = self.entry_points().get(name)
+        entry = self._entry_for(name)
         if entry is None:
             return f"registered in {cls.__module__}"
-        return f"entry point of {entry.dist.name if entry.dist is not None else 'unknown'}"
+        return f"entry point of {_distribution(entry)[0] or 'unknown'}"
+
+    def provider(self, name: str) -> dict[str, str]:
+        """Which distribution provides ``name``: ``{"distribution", "version", "module"}``;
+        ``distribution`` and ``version`` are "" for a class registered in code (``module``
+        says which). Recorded beside the name, since a name alone does not say whose class ran."""
+        cls = self.get(name)
+        module = str(cls.__module__)
+        entry = self._entry_for(name)
+        if entry is not None and _names_class(entry, cls):
+            distribution, version = _distribution(entry)
+            return {"distribution": distribution, "version": version, "module": module}
+        return {"distribution": "", "version": "", "module": module}
 
     def summary(self, name: str) -> str:
         """The first paragraph of the class docstring, on one line."""

@@ -1,7 +1,9 @@
 """A table's data card: what it holds, how it was made, what it cost and how much to trust it.
 
 Everything on the card is read from the table itself (its attributes and arrays), so the
-card of a table can always be regenerated and never disagrees with it. The table is any
+card of a table can always be regenerated and never disagrees with it. Every string read
+from the table (its name, attributes, ops, devices, architecture strings) is escaped, so a
+crafted table cannot put raw HTML or links into the card. The table is any
 object with the read API of :class:`nasbench.core.table.Table` (an open table, or a
 stand-in); this module opens no file itself.
 """
@@ -16,7 +18,7 @@ import numpy as np
 from nasbench.core.cost import generation_seconds
 from nasbench.core.schema import STATUS_DONE, STATUS_FAILED, STATUS_PENDING
 from nasbench.reporting import markdown
-from nasbench.reporting.markdown import number
+from nasbench.reporting.markdown import Markdown, code, fence, number, text
 
 if TYPE_CHECKING:
     from nasbench.core.table import Table
@@ -25,9 +27,17 @@ __all__ = ["data_card"]
 
 
 def _key_values(pairs: list[tuple[str, Any]]) -> str:
-    """A two-column key/value table with an empty header; dicts and lists as JSON."""
+    """A two-column key/value table with an empty header; dicts and lists as JSON (escaped
+    as text, as every value read from the table is, unless it is :class:`Markdown`)."""
     rows = [
-        (key, json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else str(value))
+        (
+            key,
+            value
+            if isinstance(value, Markdown)
+            else json.dumps(value, sort_keys=True)
+            if isinstance(value, (dict, list))
+            else str(value),
+        )
         for key, value in pairs
     ]
     return markdown.table(("", ""), rows)
@@ -47,12 +57,12 @@ def data_card(table: Table, *, title: str | None = None, command: str | None = N
     done, failed = int(np.sum(status == STATUS_DONE)), int(np.sum(status == STATUS_FAILED))
     dataset, protocol, provenance = table.dataset, table.protocol, table.provenance
     name = title or table.path.stem
-    lines = [f"### {name}", ""]
+    lines = [f"### {text(name)}", ""]
     lines.append(
-        f"{table.num_archs:,} architectures of the space ({', '.join(table.space.ops)}; "
+        f"{table.num_archs:,} architectures of the space ({text(', '.join(table.space.ops))}; "
         f"{table.space.num_nodes} nodes), {table.num_unique:,} canonical classes trained with seeds "
         f"{', '.join(map(str, table.seeds.tolist()))} for {table.num_epochs} epochs: {done:,} runs done, "
-        f"{failed:,} failed, {status.size - done - failed:,} pending. Checksum `{table.checksum}`."
+        f"{failed:,} failed, {status.size - done - failed:,} pending. Checksum {code(table.checksum)}."
     )
     lines += ["", "**Protocol**", ""]
     lines.append(_key_values(sorted(protocol.items())))
@@ -137,18 +147,18 @@ def data_card(table: Table, *, title: str | None = None, command: str | None = N
         ]
         if best >= 0:
             arch = table.space.from_index(int(table.unique[best]))
-            pairs.append(("best class by test accuracy", f"`{arch}` ({test[best]:.2f} %)"))
+            pairs.append(("best class by test accuracy", Markdown(f"{code(arch)} ({test[best]:.2f} %)")))
         lines.append(_key_values(pairs))
     lines += ["", "**Devices** (latency and peak memory, one network per distinct class and cost)", ""]
     if table.devices:
         for device_id, description in table.devices.items():
-            lines.append(f"- `{device_id}`: {json.dumps(description, sort_keys=True)}")
+            lines.append(f"- {code(device_id)}: {text(json.dumps(description, sort_keys=True))}")
             for metric in sorted(n for n in table.metric_names if n.startswith(device_id + "/")):
-                lines.append(f"  - `{metric.split('/', 1)[1]}`: {_range(table.metric(metric))}")
+                lines.append(f"  - {code(metric.split('/', 1)[1])}: {_range(table.metric(metric))}")
     else:
         lines.append("None measured.")
     lines += ["", "**Provenance**", ""]
     lines.append(_key_values(sorted(provenance.items())))
     if command:
-        lines += ["", "**Regenerate**", "", "```sh", command.strip(), "```"]
+        lines += ["", "**Regenerate**", "", fence(command.strip(), "sh")]
     return "\n".join(lines) + "\n"

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from nasbench.core.errors import ConfigError
-from nasbench.reporting.markdown import as_float, number, table
+from nasbench.reporting.markdown import as_float, code, number, table, text
 
 __all__ = ["PUBLISHED_PROXY_SPEARMAN", "load_study", "predictor_report", "study_kind"]
 
@@ -137,9 +137,10 @@ def _tune_section(studies: Sequence[Mapping[str, Any]], top: int = 5) -> list[st
     for study in studies:
         rows_in = list(study["rows"])
         lines += [
-            f"`{study['model']}`: {len(rows_in)} configurations, each fitted on "
-            f"{study['train_size']} classes drawn with seeds {study['seeds']} (not the draws of the "
-            "evaluation above); configuration 0 was the defaults at the time. Best first:",
+            f"{code(study['model'])}: {len(rows_in)} configurations, each fitted on "
+            f"{text(study['train_size'])} classes drawn with seeds {text(study['seeds'])} "
+            "(not the draws of the evaluation above); configuration 0 was the defaults at the time. "
+            "Best first:",
             "",
         ]
         shown = rows_in[:top] + [row for row in rows_in[top:] if row["config"] == 0]
@@ -238,11 +239,11 @@ def predictor_report(studies: Sequence[Mapping[str, Any]], *, title: str = "Pred
     for study in studies:
         by_kind[study_kind(study)].append(study)
     tables = sorted({str(s["table"]) for s in studies if s.get("table")})
-    lines = [f"# {title}", ""]
+    lines = [f"# {text(title)}", ""]
     lines.append(
         "Judged against the whole table "
-        + ", ".join(f"`{name}`" for name in tables)
-        + (f" (checksum `{next(iter(checksums))}`)" if checksums else "")
+        + ", ".join(code(name) for name in tables)
+        + (f" (checksum {code(next(iter(checksums)))})" if checksums else "")
         + "."
     )
     sections = {

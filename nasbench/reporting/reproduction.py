@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from nasbench.reporting.markdown import MISSING, number, table
+from nasbench.reporting.markdown import MISSING, code, number, table, text
 
 __all__ = ["NB201_PUBLISHED", "render_reproduction"]
 
@@ -59,7 +59,7 @@ def render_reproduction(summary: dict[str, Any]) -> str:
         "same bytes.",
         "",
         "**What was run.** "
-        + ", ".join(f"{_NAMES.get(s, s)} (`{s}`)" for s in strategies)
+        + ", ".join(f"{text(_NAMES.get(s, s))} ({code(s)})" for s in strategies)
         + f" on the three tables built from NAS-Bench-201's 12-epoch results, {plan['seeds']} seeds each, "
         f"one run of {budgets[-1]} evaluations per seed; the result at a smaller budget is that run's "
         "incumbent after that many evaluations. The search signal is the 12-epoch validation accuracy "
@@ -71,8 +71,8 @@ def render_reproduction(summary: dict[str, Any]) -> str:
         "",
         "**Settings.** "
         + "; ".join(
-            f"`{name}`: "
-            + (", ".join(f"{k}={v}" for k, v in sorted(params.items())) if params else "defaults")
+            f"{code(name)}: "
+            + (text(", ".join(f"{k}={v}" for k, v in sorted(params.items()))) if params else "defaults")
             for name, params in plan["params"].items()
         )
         + ". Random search draws distinct cells uniformly (not distinct isomorphism classes), as "
@@ -82,9 +82,9 @@ def render_reproduction(summary: dict[str, Any]) -> str:
         "",
     ]
     for entry in summary["tables"].values():
-        lines += [f"## {entry['dataset']} (`{entry['file']}`)", ""]
+        lines += [f"## {text(entry['dataset'])} ({code(entry['file'])})", ""]
         lines += [
-            f"Table checksum `{entry['checksum']}`; "
+            f"Table checksum {code(entry['checksum'])}; "
             f"best test accuracy in the table {entry['best_test_acc']:.2f} %.",
             "",
         ]

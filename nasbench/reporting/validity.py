@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from nasbench.reporting.markdown import MISSING, number, p_value, table
+from nasbench.reporting.markdown import MISSING, code, number, p_value, table, text
 
 __all__ = ["VIEW_NAMES", "render_validity"]
 
@@ -54,9 +54,9 @@ def _side(side: Mapping[str, Any]) -> str:
     )
     direction = "" if side.get("higher_is_better", True) else " (lower is better)"
     return (
-        f"`{side['file']}` ({side.get('dataset') or MISSING}): `{side['metric']}`{direction}{epoch}, "
-        f"{seeds}, values per {side['values_per']}, {side['archs']:,} architectures, "
-        f"checksum `{side.get('checksum') or MISSING}`"
+        f"{code(side['file'])} ({text(side.get('dataset') or MISSING)}): {code(side['metric'])}{direction}"
+        f"{epoch}, {text(seeds)}, values per {text(side['values_per'])}, {side['archs']:,} architectures, "
+        f"checksum {code(side.get('checksum') or MISSING)}"
     )
 
 
@@ -124,7 +124,7 @@ def _best_table(result: Mapping[str, Any], views: list[str]) -> str:
         rows.append(
             (
                 VIEW_NAMES[key] + (f" ({_members(best['members'])})" if "members" in best else ""),
-                f"`{best['arch']}`",
+                code(best["arch"]),
                 number(best["table_value"], 2),
                 number(best["reference_value"], 2),
                 _rank(best, result[key]["n"]),
@@ -159,7 +159,7 @@ def render_validity(result: Mapping[str, Any]) -> str:
     views.sort(key=lambda key: key != result.get("headline"))
     table_side, reference_side = result["table"], result["reference"]
     lines = [
-        f"# External validity of {table_side['file']} against {reference_side['file']}",
+        f"# External validity of {text(table_side['file'])} against {text(reference_side['file'])}",
         "",
         f"- **Table:** {_side(table_side)}",
         f"- **Reference:** {_side(reference_side)}",
@@ -210,5 +210,6 @@ def render_validity(result: Mapping[str, Any]) -> str:
                 "</details>",
             ]
     lines += ["", "## How ties are handled", ""]
-    lines += [f"- {name.replace('_', '-')}: {text}" for name, text in result.get("tie_breaking", {}).items()]
+    rules = result.get("tie_breaking", {})
+    lines += [f"- {text(name.replace('_', '-'))}: {text(rule)}" for name, rule in rules.items()]
     return "\n".join(lines) + "\n"

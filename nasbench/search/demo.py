@@ -19,6 +19,7 @@ from nasbench.core.cost import mean_run_seconds
 from nasbench.core.errors import ConfigError, TableError
 from nasbench.core.table import open_table
 from nasbench.core.validation import check_float, check_int
+from nasbench.search.results_files import check_only_results
 from nasbench.search.runner import compare
 from nasbench.search.strategy import ENTRY_POINT_GROUP
 
@@ -28,6 +29,7 @@ __all__ = [
     "TABLES_ENVIRONMENT_VARIABLE",
     "DemoSummary",
     "builtin_strategies",
+    "check_results_directory",
     "default_table",
     "nb201_tables",
     "run_demo",
@@ -80,14 +82,27 @@ def nb201_tables() -> list[Path]:
 
 
 def builtin_strategies() -> list[str]:
-    """Names of the black-box strategies this package ships (its own entry points, the
-    one-shot ones left out: they train supernets for minutes each), sorted."""
+    """Names of the black-box strategies this package ships (the entry points of the
+    ``nasbench`` distribution itself, never a plug-in's of the same name; the one-shot
+    ones left out: they train supernets for minutes each), sorted."""
     names = []
     for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        builtin = entry.value.startswith("nasbench.strategies.")
+        builtin = entry.dist is not None and entry.dist.name == "nasbench"
         if builtin and not entry.value.startswith(_ONE_SHOT_MODULE):
             names.append(entry.name)
     return sorted(set(names))
+
+
+def check_results_directory(results: str | os.PathLike[str]) -> None:
+    """ConfigError unless the demo may write its results directory ``results`` (replaced
+    on every run): absent, empty, or written by an earlier comparison and unchanged since
+    (:func:`~nasbench.search.results_files.check_only_results`). Called before anything
+    runs, so a refusal costs no comparison."""
+    path = Path(results)
+    if path.exists():
+        if not path.is_dir():
+            raise ConfigError(f"results {path}: exists and is not a directory")
+        check_only_results(path)
 
 
 @dataclass
@@ -115,7 +130,9 @@ def run_demo(
 ) -> DemoSummary:
     """Compare the built-in strategies (or ``strategies``) on ``table`` (default:
     :func:`default_table`) for ``seeds`` seeds, each run under ``budget_runs`` mean full
-    runs of simulated seconds; the results directory ``results`` is replaced."""
+    runs of simulated seconds; the results directory ``results`` is replaced if an earlier
+    comparison wrote it (a directory holding anything else is refused, see
+    :func:`check_results_directory`)."""
     check_int("demo", "seeds", seeds, low=1)
     check_float("demo", "budget_runs", budget_runs, 0.0, low_open=True)
     path = Path(table) if table is not None else default_table()
@@ -158,7 +175,7 @@ def run_nb201_demo(
     :func:`nb201_tables`): the built-in black-box strategies (the tables hold one epoch
     and no devices, so multi-fidelity, multi-objective and constrained ones have nothing
     to work with), ``budget_evaluations`` evaluations per run, since the tables record no
-    training times. The results directory ``results`` is replaced."""
+    training times. The results directory ``results`` is replaced as :func:`run_demo`'s is."""
     from nasbench.search.strategy import strategy_info
 
     check_int("demo", "seeds", seeds, low=1)

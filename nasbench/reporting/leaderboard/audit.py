@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasbench.bench.results import RESULT_FILES
+from nasbench.bench.results import MANIFEST_FILE, RESULT_FILES, TIMING_FILE
 from nasbench.reporting.leaderboard.document import Document
 from nasbench.reporting.leaderboard.load import Results, table_names
 from nasbench.reporting.leaderboard.stats import Comparison
@@ -30,14 +30,16 @@ __all__ = [
     "checklist_section",
     "failed_section",
     "provenance_section",
+    "provider_text",
 ]
 
 #: Fewest seeds the checklist accepts as "enough repetitions".
 MIN_SEEDS = 5
 #: Strategy names that count as the random-search baseline.
 RANDOM_SEARCH_NAMES = ("rs", "random", "random-search", "random_search")
-#: Files whose checksums the provenance lists: all but timing.json (wall seconds vary).
-_CHECKSUMMED_FILES = tuple(name for name in RESULT_FILES if name != "timing.json")
+#: Files whose checksums the provenance lists: all but timing.json (wall seconds vary) and
+#: the manifest (which holds the others' checksums).
+_CHECKSUMMED_FILES = tuple(name for name in RESULT_FILES if name not in (TIMING_FILE, MANIFEST_FILE))
 
 
 def budget_text(budget: dict[str, Any]) -> str:
@@ -258,6 +260,21 @@ def _package_version() -> str:
         return str(getattr(sys.modules.get("nasbench"), "__version__", "unknown"))
 
 
+def provider_text(provider: Any) -> str:
+    """Who provides a strategy, as config.json records it (``{"distribution", "version"}``,
+    or a ``module`` for a class registered in code that is not a distribution):
+    ``nasbench 0.1.0``, ``module my_search (not from a distribution)``; :data:`MISSING`
+    when nothing is recorded."""
+    if isinstance(provider, dict):
+        distribution = str(provider.get("distribution") or "")
+        if distribution:
+            return f"{distribution} {provider.get('version') or ''}".strip()
+        if provider.get("module"):
+            return f"module {provider['module']} (not from a distribution)"
+        return MISSING
+    return str(provider) if provider else MISSING
+
+
 def provenance_section(document: Document, results: Results) -> None:
     """Versions, budget and seeds; checksums of the result files; tables; strategies; config.json."""
     config = results.config
@@ -269,6 +286,9 @@ def provenance_section(document: Document, results: Results) -> None:
             f"report written by nasbench {_package_version()}.",
             f"Budget per run: {budget_text(budget)}.",
             f"Seeds: {', '.join(str(seed) for seed in config['seeds'])}.",
+            f"Result files checked against the manifest {MANIFEST_FILE}: sizes and sha256 match."
+            if results.verified
+            else f"Result files not verified: the directory has no manifest {MANIFEST_FILE}.",
         ]
     )
     document.heading(3, "Result files")
@@ -296,18 +316,26 @@ def provenance_section(document: Document, results: Results) -> None:
         (False, False, False, True, True, True),
     )
     document.heading(3, "Strategies")
-    document.table(
-        ("strategy", "kind", "hyperparameters"),
-        [
-            (
-                str(entry["name"]),
-                str(entry.get("kind", "")),
-                json.dumps(entry.get("hyperparameters", {}), sort_keys=True),
-            )
-            for entry in config["strategies"]
-        ],
-        (False, False, False),
-    )
+    strategies = config["strategies"]
+    rows = [
+        (
+            str(entry["name"]),
+            str(entry.get("kind", "")),
+            json.dumps(entry.get("hyperparameters", {}), sort_keys=True),
+        )
+        for entry in strategies
+    ]
+    if any("provider" in entry for entry in strategies):  # recorded since plug-ins may share names
+        document.table(
+            ("strategy", "kind", "provider", "hyperparameters"),
+            [
+                (*row[:2], provider_text(entry.get("provider")), row[2])
+                for row, entry in zip(rows, strategies, strict=True)
+            ],
+            (False, False, False, False),
+        )
+    else:
+        document.table(("strategy", "kind", "hyperparameters"), rows, (False, False, False))
     document.heading(3, "Configuration")
     document.paragraph("config.json as written by nasbench compare:")
     document.code(json.dumps(config, sort_keys=True, indent=2), "json")

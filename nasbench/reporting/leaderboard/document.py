@@ -195,24 +195,31 @@ def render_html(document: Document, title: str) -> str:
 
 
 def render_markdown(document: Document, files_link: str) -> str:
-    """Markdown; figures are linked as ``files_link/<file name>`` (a URL-quoted folder)."""
+    """Markdown; figures are linked as ``files_link/<file name>`` (a URL-quoted folder).
+
+    Every block holds plain text, much of it from outside (table and strategy names,
+    architecture strings, error messages): it is escaped here, the one place text becomes
+    Markdown, with :func:`markdown.text` (:func:`markdown.line` where a block begins), and
+    code and tracebacks go in fences they cannot close (:func:`markdown.fence`)."""
+    text, line = markdown.text, markdown.line
     parts: list[str] = []
     for block in document.blocks:
         if isinstance(block, Heading):
-            parts.append(f"{'#' * block.level} {block.text}")
+            parts.append(f"{'#' * block.level} {text(block.text)}")
         elif isinstance(block, Paragraph):
-            parts.append(block.text)
+            parts.append(line(block.text))
         elif isinstance(block, Bullets):
-            parts.append("\n".join(f"- {item}" for item in block.items))
+            parts.append("\n".join(f"- {line(item)}" for item in block.items))
         elif isinstance(block, Table):
             parts.append(markdown.table(block.header, block.rows, numeric=block.numeric))
         elif isinstance(block, Image):
-            alt = block.alt.replace("[", "(").replace("]", ")")
-            parts.append(f"![{alt}]({files_link}/{quote(block.file_name)})\n\n*{block.caption}*")
+            alt = text(block.alt.replace("[", "(").replace("]", ")"))
+            parts.append(f"![{alt}]({files_link}/{quote(block.file_name)})\n\n*{text(block.caption)}*")
         elif isinstance(block, Code):
-            parts.append(f"```{block.language}\n{block.text}\n```")
+            parts.append(markdown.fence(block.text, block.language))
         else:
             parts.append(
-                f"<details><summary>{html.escape(block.summary)}</summary>\n\n```text\n{block.text}\n```\n\n</details>"
+                f"<details><summary>{html.escape(' '.join(block.summary.split()))}</summary>\n\n"
+                f"{markdown.fence(block.text, 'text')}\n\n</details>"
             )
     return "\n\n".join(parts) + "\n"

@@ -46,10 +46,17 @@ MATPLOTLIB_RC = {
     "grid.alpha": 0.3,
     "figure.dpi": 100.0,
     "savefig.dpi": 100.0,
+    "text.usetex": False,  # never hand a name from a table or a plug-in to LaTeX
 }
 _FIGURE_DPI = 100
 #: Stands in for "no incumbent yet" in quantiles; larger than any regret.
 _NO_INCUMBENT = 1e300
+
+
+def _literal(text: object) -> str:
+    """A name from a table or a plug-in as matplotlib draws it literally: a ``$`` would
+    start TeX math (which fails on, say, ``$\\frac$`` and stops the report)."""
+    return str(text).replace("$", r"\$")
 
 
 def _matplotlib() -> Any:
@@ -152,7 +159,7 @@ def anytime_figure(title: str, runs: dict[str, list[Run]], palette: Palette) -> 
             low, median, high = np.maximum(_quantile_curves(matrix), floor)
             axes.plot(
                 grid, median, color=palette.colour(name), linestyle=palette.line(name),
-                drawstyle=drawstyle, linewidth=1.6, label=f"{name} ({len(items)})",
+                drawstyle=drawstyle, linewidth=1.6, label=f"{_literal(name)} ({len(items)})",
             )  # fmt: skip
             step = "post" if drawstyle == "steps-post" else None
             axes.fill_between(grid, low, high, color=palette.colour(name), alpha=0.15, linewidth=0, step=step)
@@ -166,7 +173,7 @@ def anytime_figure(title: str, runs: dict[str, list[Run]], palette: Palette) -> 
         time_axes.text(0.5, 0.5, "no simulated time recorded", transform=time_axes.transAxes, ha="center")
     handles, labels = evaluation_axes.get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside right upper", title="strategy (runs)", fontsize=8)
-    figure.suptitle(title)
+    figure.suptitle(_literal(title))
     return _png(figure), floor
 
 
@@ -211,7 +218,7 @@ def critical_difference_figure(title: str, ranked: Sequence[StrategySummary], cr
         x_text = low - 0.25 if left else high + 0.25
         axes.plot([rank, rank, x_text], [0, y, y], color="0.25", linewidth=0.9)
         axes.text(
-            x_text - 0.05 if left else x_text + 0.05, y, f"{name} ({rank:.2f})",
+            x_text - 0.05 if left else x_text + 0.05, y, f"{_literal(name)} ({rank:.2f})",
             ha="right" if left else "left", va="center", fontsize=9,
         )  # fmt: skip
     for number, (start, end) in enumerate(groups):
@@ -219,7 +226,7 @@ def critical_difference_figure(title: str, ranked: Sequence[StrategySummary], cr
         axes.plot([ranks[start] - 0.03, ranks[end] + 0.03], [y, y], color="black", linewidth=3.0)
     axes.set_xlim(low - 0.3, max(high, low + critical if math.isfinite(critical) else high) + 0.3)
     axes.set_ylim(label_top - rows * row_step, 1.05)
-    figure.suptitle(title)
+    figure.suptitle(_literal(title))
     return _png(figure)
 
 
@@ -239,10 +246,10 @@ def pareto_figure(title: str, objective: str, frame: pd.DataFrame, palette: Pale
             axes.plot(
                 value[front], accuracy[front], color=palette.colour(str(name)),
                 linestyle=palette.line(str(name)), marker="o", markersize=3.5, linewidth=1.4,
-                drawstyle="steps-post" if column == "val_acc" else "default", label=str(name),
+                drawstyle="steps-post" if column == "val_acc" else "default", label=_literal(name),
             )  # fmt: skip
     for axes, what in ((val_axes, "validation"), (test_axes, "test")):
-        axes.set_xlabel(objective)
+        axes.set_xlabel(_literal(objective))
         axes.set_ylabel(f"{what} accuracy (%)")
         if logarithmic:
             axes.set_xscale("log")
@@ -250,7 +257,7 @@ def pareto_figure(title: str, objective: str, frame: pd.DataFrame, palette: Pale
     test_axes.set_title("the same architectures, test accuracy", fontsize=9)
     handles, labels = val_axes.get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside right upper", title="strategy", fontsize=8)
-    figure.suptitle(title)
+    figure.suptitle(_literal(title))
     return _png(figure)
 
 
@@ -275,11 +282,11 @@ def weights_figure(title: str, frame: pd.DataFrame) -> bytes:
             epochs = table.index.to_numpy(dtype=np.float64) + 1.0
             values = table.to_numpy(dtype=np.float64)
             colour = colours[k % len(colours)]
-            axes.plot(epochs, np.nanmean(values, axis=1), color=colour, label=op, linewidth=1.4)
+            axes.plot(epochs, np.nanmean(values, axis=1), color=colour, label=_literal(op), linewidth=1.4)
             if values.shape[1] > 1:
                 low, high = np.nanmin(values, axis=1), np.nanmax(values, axis=1)
                 axes.fill_between(epochs, low, high, color=colour, alpha=0.15, linewidth=0)
-        axes.set_title(f"edge {edge}", fontsize=9)
+        axes.set_title(f"edge {_literal(edge)}", fontsize=9)
         axes.axhline(1.0 / len(ops), color="0.4", linestyle=":", linewidth=0.9)
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     low, high = float(frame["weight"].min()), float(frame["weight"].max())
@@ -293,5 +300,5 @@ def weights_figure(title: str, frame: pd.DataFrame) -> bytes:
         line[0].set_ylabel("weight")
     handles, labels = grid[0][0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside lower center", ncols=min(len(ops), 5), fontsize=8)
-    figure.suptitle(title, fontsize=10)
+    figure.suptitle(_literal(title), fontsize=10)
     return _png(figure)

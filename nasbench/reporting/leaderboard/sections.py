@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from nasbench.bench.results import ONE_SHOT_KIND
+from nasbench.bench.results import MANIFEST_FILE, ONE_SHOT_KIND
 from nasbench.core.pareto import hypervolume, pareto_front
 from nasbench.reporting.leaderboard.audit import (
     budget_text,
@@ -390,6 +390,34 @@ def _constrained_section(
         _comparison_section(document, comparison, runs, palette, None)
 
 
+#: Missing runs listed by name in an incomplete report; the rest are counted.
+MAX_MISSING_LISTED = 100
+
+
+def _integrity_section(document: Document, results: Results) -> None:
+    """Right under the summary: that the files were not verified (no manifest), and which
+    expected runs are missing (results read with ``allow_incomplete``)."""
+    if not results.verified:
+        document.paragraph(
+            f"Not verified: this results directory has no manifest ({MANIFEST_FILE}; it was written before "
+            "nasbench recorded one), so the sizes and checksums of its files could not be checked."
+        )
+    missing = results.missing_runs
+    if not missing:
+        return
+    expected = len(results.runs) + len(missing)
+    document.heading(2, "Incomplete results")
+    document.paragraph(
+        f"{len(missing)} of the {expected} runs that config.json asks for are missing from runs.csv (the "
+        "comparison did not finish, or its files were cut); this report was written with "
+        "--allow-incomplete. Strategies are ranked on the seeds where every one of them finished."
+    )
+    rows = [(table, strategy, str(seed)) for table, strategy, seed in missing[:MAX_MISSING_LISTED]]
+    document.table(("table", "strategy", "seed"), rows, (False, False, True))
+    if len(missing) > MAX_MISSING_LISTED:
+        document.paragraph(f"And {len(missing) - MAX_MISSING_LISTED} more missing runs.")
+
+
 def build_document(results: Results) -> Document:
     """The whole report; figures are drawn here (call it under ``figure_settings()``)."""
     comparisons = analyse(results)
@@ -404,13 +432,16 @@ def build_document(results: Results) -> Document:
     tables = table_names(results)
     document.heading(1, f"nasbench leaderboard: {', '.join(tables) or 'no tables'}")
     strategies = sorted(set(results.runs["strategy"]))
+    missing = results.missing_runs
+    absent = f"; {len(missing)} more that config.json asks for are missing" if missing else ""
     document.paragraph(
         f"{len(strategies)} strategies x {len(config['seeds'])} seeds on {len(tables)} table(s); "
         f"budget per run: {budget_text(config['budget'])}. {int((results.runs['status'] == 'ok').sum())} "
-        f"of {len(results.runs)} runs finished. Regret: the table's best test accuracy (mean over its "
-        "seeds) minus the test accuracy of the incumbent, the architecture with the best validation "
+        f"of {len(results.runs)} runs finished{absent}. Regret: the table's best test accuracy (mean over "
+        "its seeds) minus the test accuracy of the incumbent, the architecture with the best validation "
         "accuracy so far, in percentage points."
     )
+    _integrity_section(document, results)
     _overview_section(document, comparisons)
     for table in tables:
         main = [c for c in comparisons if c.table == table and not c.constraint]
