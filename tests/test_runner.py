@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from nasbench import __version__
 from nasbench.bench.results import RESULT_FILES, RUNS_COLUMNS, TRAJECTORY_FILE_COLUMNS
 from nasbench.cli.main import main
 from nasbench.core.errors import ConfigError, NasbenchError
@@ -172,7 +173,13 @@ def test_results_files_and_config(results: Path, tables: dict[str, Path]) -> Non
         "name": "rs",
         "kind": "black-box",
         "hyperparameters": {"deduplicate": "class"},
+        "provider": {
+            "distribution": "nasbench",
+            "module": "nasbench.strategies.random_search",
+            "version": __version__,
+        },
     }
+    assert config["strategies"][1]["provider"] == {"distribution": "", "module": __name__, "version": ""}
     with open(results / "runs.csv", newline="") as handle:
         assert tuple(next(csv.reader(handle))) == RUNS_COLUMNS
     with open(results / "trajectories.csv", newline="") as handle:

@@ -395,3 +395,20 @@ def test_records_from_a_run_are_checked(tables: dict[str, Path]) -> None:
             budget=Budget(evaluations=2),
             strategy_class=BadRecord,
         )
+
+
+def test_run_timeout_on_the_command_line(
+    tables: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nasbench.cli.main import main
+
+    base = ["compare", "--table", str(tables["base"]), "--strategies", "t-sleeper,rs", "--seeds", "1"]
+    assert main([*base, "--budget-evals", "3", "--out", str(tmp_path / "bad"), "--run-timeout", "0"]) != 0
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith("nasbench:") and "--run-timeout" in error[0]
+    code = main(
+        [*base, "--budget-evals", "3", "--out", str(tmp_path / "ok"), "--run-timeout", "2", "--quiet"]
+    )
+    assert code == 1  # the sleeper's run failed, and the command says so
+    captured = capsys.readouterr()
+    assert "1 ok, 1 failed" in captured.out and "RunTimeout" in captured.err

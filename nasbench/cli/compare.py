@@ -97,6 +97,13 @@ def add_compare(commands: Subcommands) -> None:
         "--scheduler", default=None, help="address of an existing Dask scheduler (tcp://host:8786)"
     )
     p.add_argument(
+        "--run-timeout",
+        type=real("--run-timeout", positive=True),
+        default=None,
+        metavar="SECONDS",
+        help="wall-clock limit of one run; a run past it is stopped and recorded as failed (default 3600)",
+    )
+    p.add_argument(
         "--param",
         action="append",
         type=strategy_assignment,
@@ -138,11 +145,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         surrogate_noise=args.surrogate_noise,
         score_tables={key: str(value) for key, value in (args.score_table or ())},
+        **({} if args.run_timeout is None else {"run_timeout": args.run_timeout}),
     )
+    resumed = f" ({summary.resumed} resumed from an earlier attempt)" if summary.resumed else ""
     print(
         f"{summary.out}: {summary.runs} runs ({len(summary.tables)} tables x {len(summary.strategies)} "
-        f"strategies x {len(summary.seeds)} seeds): {summary.runs_ok} ok, {summary.runs_failed} failed; "
-        f"{summary.wall_seconds:.1f} s"
+        f"strategies x {len(summary.seeds)} seeds): {summary.runs_ok} ok, {summary.runs_failed} failed"
+        f"{resumed}; {summary.wall_seconds:.1f} s"
     )
     if summary.runs_failed:
         first = summary.errors[0]

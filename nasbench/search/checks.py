@@ -33,6 +33,7 @@ from nasbench.search.strategy import (
     get_strategy_class,
     is_one_shot,
     list_strategies,
+    strategy_registry,
 )
 
 __all__ = [
@@ -77,6 +78,9 @@ class StrategyEntry:
     params: dict[str, Any]
     hyperparameters: dict[str, Any]
     strategy_class: type[Strategy] | None = None
+    #: Who provides the class: ``{"distribution", "version", "module"}`` (empty when the
+    #: plugin fails to import), recorded in config.json beside the name.
+    provider: dict[str, str] | None = None
 
 
 def check_tables(
@@ -207,7 +211,10 @@ def check_strategies(names: list[str], params: Mapping[str, Mapping[str, Any]] |
         # A class registered by decorator travels with its jobs: Dask pickles it by reference
         # (its module is imported in the worker) or, from __main__, by value.
         shipped = None if name in entry_points else cls
-        out.append(StrategyEntry(name, cls.kind, given, hyperparameters, strategy_class=shipped))
+        provider = strategy_registry.provider(name)
+        out.append(
+            StrategyEntry(name, cls.kind, given, hyperparameters, strategy_class=shipped, provider=provider)
+        )
     return out
 
 

@@ -151,7 +151,12 @@ def _config(
             for entry in tables
         ],
         "strategies": [
-            {"name": entry.name, "kind": entry.kind, "hyperparameters": entry.hyperparameters}
+            {
+                "name": entry.name,
+                "kind": entry.kind,
+                "hyperparameters": entry.hyperparameters,
+                "provider": entry.provider or {"distribution": "", "version": "", "module": ""},
+            }
             for entry in strategies
         ],
     }

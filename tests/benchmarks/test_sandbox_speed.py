@@ -23,7 +23,9 @@ TABLE = open_table(ROOT / "tables" / "nb201-fmnist-cpu.h5")
 
 def _in_process(name: str, evaluations: int) -> int:
     strategy = create_strategy(name, seed=0)
-    return run_strategy(strategy, Benchmark(TABLE, seed=0), seed=0, budget=Budget(evaluations=evaluations)).evaluations
+    return run_strategy(
+        strategy, Benchmark(TABLE, seed=0), seed=0, budget=Budget(evaluations=evaluations)
+    ).evaluations
 
 
 def _sandboxed(name: str, evaluations: int) -> int:
@@ -36,7 +38,9 @@ def _sandboxed(name: str, evaluations: int) -> int:
 @pytest.mark.parametrize("evaluations", [1, 100])
 @pytest.mark.parametrize("name", ["rs", "re"])
 def test_in_process(benchmark: pytest.FixtureRequest, name: str, evaluations: int) -> None:
-    assert benchmark.pedantic(_in_process, args=(name, evaluations), rounds=20, warmup_rounds=2) == evaluations
+    assert (
+        benchmark.pedantic(_in_process, args=(name, evaluations), rounds=20, warmup_rounds=2) == evaluations
+    )
 
 
 @pytest.mark.parametrize("evaluations", [1, 100])
