@@ -204,3 +204,35 @@ def test_compare_runs_strategies_on_a_saved_model(model: SurrogateModel, tmp_pat
     ).read_text()
     runs = (tmp_path / "off" / "runs.csv").read_text()
     assert runs.count("\n") == 5 and ",ok," in runs
+
+
+def test_saving_is_atomic_and_replaces_only_a_saved_model(
+    model: SurrogateModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, a full disk left a partial model directory, and overwrite wrote into any directory."""
+    import errno
+
+    from nasbench.prediction import artifacts
+
+    out = tmp_path / "model"
+    model.save(out)
+    before = {entry.name: entry.read_bytes() for entry in out.iterdir()}
+    calls = {"n": 0}
+    real = artifacts._write_synced
+
+    def full_disk(path: Path, data: bytes) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real(path, data)
+
+    monkeypatch.setattr(artifacts, "_write_synced", full_disk)
+    with pytest.raises(ConfigError, match="No space left"):
+        model.save(out, overwrite=True)
+    monkeypatch.undo()
+    assert {entry.name: entry.read_bytes() for entry in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    (out / "notes.md").write_text("mine")
+    with pytest.raises(ConfigError, match="notes"):
+        model.save(out, overwrite=True)
+    assert (out / "notes.md").read_text() == "mine"

@@ -214,21 +214,25 @@ class SurrogateModel:
         }
 
     def save(self, directory: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-        """Write the model to ``directory`` (``model.json`` plus one artifact per target)."""
-        folder = Path(directory)
-        if folder.exists() and any(folder.iterdir()) and not overwrite:
-            raise ConfigError(f"{folder}: exists and is not empty (pass overwrite)")
-        folder.mkdir(parents=True, exist_ok=True)
+        """Write the model to ``directory`` (``model.json`` plus one artifact per target),
+        atomically: a failure (a full disk, say) leaves no partial directory and an earlier
+        model as it was. An existing directory is replaced only with ``overwrite`` and only
+        if it holds nothing but a saved model's files."""
+        from nasbench.prediction.artifacts import artifact_bytes, write_artifact_directory
+
+        files: dict[str, bytes] = {}
         digest = hashlib.sha256()
         for name in sorted(self.surrogates):
-            path = self.surrogates[name].save(folder / f"{name}.surrogate")
-            digest.update(name.encode() + b"\0" + path.read_bytes())
+            data = artifact_bytes(self.surrogates[name])
+            files[f"{name}.surrogate"] = data
+            digest.update(name.encode() + b"\0" + data)
         manifest = self._manifest()
         digest.update(json.dumps(manifest, sort_keys=True).encode())
         manifest["checksum"] = "sha256:" + digest.hexdigest()
-        tmp = folder / (_MANIFEST + ".tmp")
-        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        tmp.replace(folder / _MANIFEST)
+        files[_MANIFEST] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+        folder = write_artifact_directory(
+            files, directory, overwrite=overwrite, manifest_name=_MANIFEST, manifest_format=MODEL_FORMAT
+        )
         self.checksum = manifest["checksum"]
         self.path = folder
         return folder
