@@ -412,3 +412,47 @@ def test_run_timeout_on_the_command_line(
     assert code == 1  # the sleeper's run failed, and the command says so
     captured = capsys.readouterr()
     assert "1 ok, 1 failed" in captured.out and "RunTimeout" in captured.err
+
+
+_PLUGIN = '''
+import os
+import pathlib
+
+with open(pathlib.Path(__file__).with_suffix(".pids"), "a") as handle:
+    handle.write(f"{os.getpid()}\\n")
+
+from nasbench.search import Strategy, Trial
+
+
+class PidMark(Strategy):
+    """Random search whose module notes which processes import it."""
+
+    kind = "black-box"
+
+    def ask(self):
+        return Trial(int(self.rng.integers(self.task.space.size)))
+'''
+
+
+def test_a_plugin_is_imported_only_in_sandboxes(
+    tables: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, compare imported every plug-in in its own process to check it, where its
+    import could patch the runner that scores the runs."""
+    site = tmp_path / "site"
+    info = site / "nasbench_pidmark-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: nasbench-pidmark\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[nasbench.strategies]\nt-pidmark = nasbench_pidmark:PidMark\n")
+    (site / "nasbench_pidmark.py").write_text(_PLUGIN)
+    monkeypatch.syspath_prepend(str(site))
+    summary = compare(
+        [tables["base"]], ["t-pidmark", "rs"], 2, Budget(evaluations=4), tmp_path / "out", progress=False
+    )
+    assert summary.runs_ok == 4, summary.errors
+    assert "nasbench_pidmark" not in sys.modules
+    pids = {int(line) for line in (site / "nasbench_pidmark.pids").read_text().split()}
+    assert pids and os.getpid() not in pids
+    config = json.loads((tmp_path / "out" / "config.json").read_text())
+    provider = {s["name"]: s["provider"] for s in config["strategies"]}["t-pidmark"]
+    assert provider == {"distribution": "nasbench-pidmark", "version": "0.1", "module": "nasbench_pidmark"}

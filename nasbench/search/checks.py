@@ -218,6 +218,45 @@ def check_strategies(names: list[str], params: Mapping[str, Mapping[str, Any]] |
     return out
 
 
+def describe_strategies(
+    strategies: str | Sequence[str], params: Mapping[str, Mapping[str, Any]] | None
+) -> tuple[list[str], list[StrategyEntry]]:
+    """:func:`check_names` and :func:`check_strategies`, done in a sandbox child
+    (:func:`~nasbench.search.sandbox.describe_isolated`): third-party plug-ins are imported
+    there, never in the process that answers and scores the runs. Strategies registered
+    by decorator in this process are shipped to it, and to the runs."""
+    from nasbench.search.sandbox import describe_isolated
+
+    if isinstance(params, Mapping):
+        for name, values in params.items():
+            if not isinstance(values, Mapping):
+                raise ConfigError(f"hyperparameters of {name!r} must be a mapping, got {values!r}")
+    if not isinstance(strategies, str):
+        try:
+            strategies = [str(part) for part in strategies]
+        except TypeError:
+            raise ConfigError(f"strategies must be a list of names, got {strategies!r}") from None
+    entry_points = {entry.name for entry in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    classes = {
+        name: cls
+        for name, cls in strategy_registry.registered.items()
+        if name not in entry_points and ":" not in name
+    }
+    names, described = describe_isolated(strategies, params, classes)
+    entries = [
+        StrategyEntry(
+            item["name"],
+            item["kind"],
+            dict((params or {}).get(item["name"], {})),
+            item["hyperparameters"],
+            strategy_class=classes.get(item["name"]),
+            provider=item["provider"],
+        )
+        for item in described
+    ]
+    return names, entries
+
+
 def check_out(out: Path, overwrite: bool) -> None:
     """``out`` must not exist, or be an empty directory, or — with ``overwrite`` — a results
     directory: ``overwrite`` never replaces a directory holding files compare did not write."""

@@ -51,12 +51,11 @@ from nasbench.search.checks import (
     StrategyEntry,
     TableEntry,
     check_budget,
-    check_names,
     check_out,
     check_score_tables,
     check_seeds,
-    check_strategies,
     check_tables,
+    describe_strategies,
     plain_json,
 )
 from nasbench.search.jobs import execute
@@ -210,8 +209,7 @@ def compare(
     resolved = target.resolve()
     checked_budget = check_budget(budget)
     seed_list = check_seeds(seeds)
-    names = check_names(strategies)
-    entries = check_strategies(names, params)
+    names, entries = describe_strategies(strategies, params)
     check_bool("compare", "surrogate_noise", surrogate_noise)
     table_entries = check_tables(tables, surrogate_noise)
     check_score_tables(table_entries, score_tables)

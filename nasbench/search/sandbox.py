@@ -17,6 +17,9 @@ whose every evaluation is a request to the parent:
 - the run has a wall-clock limit: a child past it is killed and the run fails, as does a
   child that exits or is killed without a result; any exception of the strategy,
   ``SystemExit`` and ``KeyboardInterrupt`` included, fails that run only;
+- strategy names and hyperparameters are checked in a sandbox child too
+  (:func:`describe_isolated`), so a third-party plug-in is never imported by the process
+  that answers and scores the runs;
 - the child leaves the terminal's process group (Ctrl-C stops the comparison in the
   parent, which kills its children) and exits on its own when the parent is gone.
 
@@ -312,6 +315,8 @@ def _child(conn: Any, request: dict[str, Any]) -> None:
     """The sandboxed run: build the strategy, run it against a :class:`SandboxBenchmark`,
     and report its objective and record (or its failure) to the parent."""
     threading.Thread(target=_watchdog, args=(request["parent_pid"], request["deadline"]), daemon=True).start()
+    if request.get("mode") == "describe":
+        _describe(conn, request)
     try:
         from nasbench.search.strategy import (
             create_strategy,
@@ -366,6 +371,94 @@ def _child(conn: Any, request: dict[str, Any]) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+
+
+def _describe(conn: Any, request: dict[str, Any]) -> None:
+    """Check strategy names and hyperparameters where the plug-ins are imported: here,
+    not in the comparing process, so a plug-in's import cannot touch what scores runs."""
+    try:
+        sys.path[:] = request["sys_path"]
+        from nasbench.search.checks import check_names, check_strategies
+        from nasbench.search.strategy import get_strategy_class, register_strategy
+
+        for name, data in request["classes"].items():
+            cls = _load_class(data)
+            try:
+                get_strategy_class(name)
+            except ConfigError:
+                register_strategy(name)(cls)
+        names = check_names(request["strategies"])
+        entries = check_strategies(names, request["params"])
+        message: dict[str, Any] = {
+            "op": "described",
+            "names": names,
+            "entries": [
+                {
+                    "name": entry.name,
+                    "kind": entry.kind,
+                    "params": entry.params,
+                    "hyperparameters": entry.hyperparameters,
+                    "provider": entry.provider,
+                }
+                for entry in entries
+            ],
+        }
+    except NasbenchError as exc:
+        message = {"op": "failed", "error": one_line(exc), "type": type(exc).__name__}
+    except BaseException as exc:
+        message = {
+            "op": "failed",
+            "error": f"a strategy plug-in failed while being checked: {error_line(exc)}",
+        }
+    try:
+        _send(conn, message)
+    except BaseException:
+        pass
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+
+def describe_isolated(
+    strategies: str | list[str],
+    params: Mapping[str, Any] | None,
+    classes: Mapping[str, type],
+    *,
+    timeout_seconds: float = 600.0,
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """(names, entries) of the strategies to compare, checked in a sandbox child (see
+    :func:`nasbench.search.checks.check_strategies`): ``classes`` are the strategies this
+    process registered by decorator, shipped to it. A bad name or hyperparameter raises
+    the same error here as it did there."""
+    request = {
+        "mode": "describe",
+        "strategies": strategies,
+        "params": {name: dict(values) for name, values in (params or {}).items()},
+        "classes": {name: _class_bytes(cls) for name, cls in classes.items()},
+        "sys_path": list(sys.path),
+        "parent_pid": os.getpid(),
+        "deadline": time.time() + timeout_seconds + 5.0,
+    }
+    pid, conn = _LAUNCHER.fork()
+    try:
+        conn.send_bytes(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
+        if not conn.poll(timeout_seconds):
+            raise ConfigError(f"checking the strategies' plug-ins took longer than {timeout_seconds:g} s")
+        try:
+            message = _receive(conn)
+        except (EOFError, OSError, ValueError, UnicodeDecodeError):
+            raise ConfigError("a strategy plug-in ended its process while being checked") from None
+    finally:
+        conn.close()
+        _LAUNCHER.kill(pid)
+    if message.get("op") == "failed":
+        error = _ERRORS.get(str(message.get("type")), ConfigError)
+        raise error(str(message.get("error", "the strategies could not be checked")))
+    names, entries = message.get("names"), message.get("entries")
+    if not isinstance(names, list) or not isinstance(entries, list):
+        raise ConfigError("the strategies could not be checked (a malformed answer)")
+    return [str(name) for name in names], entries
 
 
 # --------------------------------------------------------------------- the server
