@@ -2,7 +2,8 @@
 ``validate``, ``init-table`` and ``card``.
 
 ``info`` and ``card`` never import torch (the model builders are imported inside the
-handlers that need them).
+handlers that need them). The commands that read a table verify its checksum unless
+``--no-verify`` is given (or ``NASBENCH_NO_VERIFY=1`` is set); ``validate`` always does.
 """
 
 from __future__ import annotations
@@ -14,14 +15,39 @@ from typing import Any
 
 import numpy as np
 
-from nasbench.cli.args import Subcommands, minimum, parse_arch, print_json, seed_list
+from nasbench.cli.args import Subcommands, minimum, print_json, seed_list
 from nasbench.core.errors import ConfigError
-from nasbench.core.space import MAX_ENUMERABLE_SIZE, SPACE_PRESETS, get_space
+from nasbench.core.space import MAX_ENUMERABLE_SIZE, SPACE_PRESETS, clipped, get_space, parse_index
 
-__all__ = ["add_card", "add_cost", "add_info", "add_init_table", "add_query", "add_space", "add_validate"]
+__all__ = [
+    "add_card",
+    "add_cost",
+    "add_info",
+    "add_init_table",
+    "add_no_verify",
+    "add_query",
+    "add_space",
+    "add_validate",
+]
 
 #: Dataset each model preset's input shape stands for, recorded by ``init-table``.
 PRESET_DATASETS = {"nb201": "cifar10", "cpu-small": "fashion-mnist", "tiny": "digits"}
+
+
+def add_no_verify(parser: argparse.ArgumentParser) -> None:
+    """The ``--no-verify`` flag of a command that opens a table."""
+    parser.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="skip the checksum check on open, for a trusted huge table (or set NASBENCH_NO_VERIFY=1)",
+    )
+
+
+def _open(args: argparse.Namespace) -> Any:
+    """``args.table`` opened, its checksum verified unless ``--no-verify``."""
+    from nasbench.core.table import open_table
+
+    return open_table(args.table, verify=False if args.no_verify else None)
 
 
 # --------------------------------------------------------------------- space
@@ -87,7 +113,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
 
     space = get_space(args.space)
     config = get_model_config(args.preset)
-    arch = space.arch(parse_arch(args.arch))
+    arch = space.parse(args.arch)
     params_m, flops_m = arch_cost(arch, config, space)
     data = {
         "arch": str(arch),
@@ -113,13 +139,12 @@ def add_info(commands: Subcommands) -> None:
     )
     p.add_argument("table", metavar="TABLE", help="path of an .h5 table")
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_no_verify(p)
     p.set_defaults(func=cmd_info)
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from nasbench.core.table import open_table
-
-    table = open_table(args.table)
+    table = _open(args)
     status = table.run_status
     data = {
         "path": str(table.path),
@@ -222,23 +247,23 @@ def add_query(commands: Subcommands) -> None:
     p.add_argument("--epoch", type=int, default=-1, help="0-based epoch position, -1 for the last (default)")
     p.add_argument("--seed", type=int, default=None, help="one seed (default: mean over seeds)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_no_verify(p)
     p.set_defaults(func=cmd_query)
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from nasbench.core.table import open_table
-
-    table = open_table(args.table)
+    table = _open(args)
     if args.index_order is not None:
-        try:
-            source_index = int(args.arch)
-        except ValueError:
+        source_index = parse_index(args.arch)
+        if source_index is None:
             raise ConfigError(
-                f"with --index-order, ARCH must be an integer index, got {args.arch!r}"
-            ) from None
+                f"with --index-order, ARCH must be an index in ASCII digits, got {clipped(args.arch)!r}"
+            )
+        if abs(source_index) >= 2**63:
+            raise ConfigError(f"{args.index_order} index {clipped(args.arch.strip())} is not in this table")
         arch = table.source_arch(args.index_order, source_index)
     else:
-        arch = table.space.arch(parse_arch(args.arch))
+        arch = table.space.parse(args.arch)
     value = table.query(arch, args.metric, epoch=args.epoch, seed=args.seed)
     data: dict[str, Any] = {
         "arch": str(arch),
@@ -263,8 +288,8 @@ def add_validate(commands: Subcommands) -> None:
     p = commands.add_parser(
         "validate",
         help="check a table file against the schema",
-        description="Check a table: schema, checksum, canonical classes, "
-        "value ranges. Exit status 1 if anything is wrong.",
+        description="Check a table: schema, checksum (always, whatever NASBENCH_NO_VERIFY says), "
+        "canonical classes, physically impossible values. Exit status 1 if anything is wrong.",
     )
     p.add_argument("table", metavar="TABLE", help="path of an .h5 table")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -348,12 +373,12 @@ def add_card(commands: Subcommands) -> None:
     p.add_argument("table", metavar="TABLE", help="an .h5 table")
     p.add_argument("--title", default=None, help="heading (default: the file name)")
     p.add_argument("--command", default=None, help="the command that regenerates the table")
+    add_no_verify(p)
     p.set_defaults(func=cmd_card)
 
 
 def cmd_card(args: argparse.Namespace) -> int:
-    from nasbench.core.table import open_table
     from nasbench.reporting.card import data_card
 
-    print(data_card(open_table(args.table), title=args.title, command=args.command), end="")
+    print(data_card(_open(args), title=args.title, command=args.command), end="")
     return 0

@@ -55,6 +55,12 @@ root attributes (JSON strings unless noted)
 Every numeric dataset is gzip-compressed with HDF5's Fletcher-32 checksum filter, so a
 flipped bit fails loudly when it is read instead of answering a wrong value.
 
+Declared shapes are bounded before anything is read (:data:`MAX_EPOCHS`, :data:`MAX_SEEDS`,
+:data:`MAX_ROWS`, :data:`MAX_RUNS`, :data:`MAX_DATASET_BYTES`, :data:`MAX_TABLE_BYTES`):
+a small crafted file can declare datasets of any size (unwritten chunks take no space), so
+a reader that trusted the shapes would allocate whatever the file claims. The limits admit
+NAS-Bench-201's 200-epoch tables with room to spare.
+
 This module imports neither h5py nor torch, so code that only needs the constants (run
 cost, reports, the training loop) does not load the HDF5 library.
 """
@@ -72,6 +78,14 @@ __all__ = [
     "COST_METRICS",
     "EPOCH_METRICS",
     "FORMAT_NAME",
+    "MAX_CHUNK_BYTES",
+    "MAX_DATASET_BYTES",
+    "MAX_EPOCHS",
+    "MAX_OBJECTS",
+    "MAX_ROWS",
+    "MAX_RUNS",
+    "MAX_SEEDS",
+    "MAX_TABLE_BYTES",
     "MEAN_SEED",
     "METRIC_UNITS",
     "READABLE_SCHEMA_VERSIONS",
@@ -130,6 +144,25 @@ COST_METRICS: tuple[str, ...] = ("params", "flops", "params_m", "flops_m")
 #: ``runs/status`` codes: not yet recorded, recorded, recorded as failed (diverged).
 STATUS_PENDING, STATUS_DONE, STATUS_FAILED = 0, 1, 2
 STATUS_CODES: tuple[int, ...] = (STATUS_PENDING, STATUS_DONE, STATUS_FAILED)
+
+# Sane limits on what a table file may declare, checked before any dataset is read.
+#: Positions of the epoch axis (NAS-Bench-201's long protocol has 200).
+MAX_EPOCHS = 1_000
+#: Seed columns (benchmarks have 1-5).
+MAX_SEEDS = 100
+#: Rows (architectures); also at most the space's size (the 7-op cell has 117,649).
+MAX_ROWS = 1 << 24
+#: (class, seed) runs, U x S: the size of ``runs/status`` and ``runs/message``.
+MAX_RUNS = 1 << 24
+#: Declared bytes of one dataset (128 MiB; a 200-epoch, 3-seed float32 metric of all
+#: 15,625 NAS-Bench-201 cells is 37.5 MB).
+MAX_DATASET_BYTES = 1 << 27
+#: Declared bytes of all datasets together (512 MiB).
+MAX_TABLE_BYTES = 1 << 29
+#: Bytes of one storage chunk (HDF5 decompresses a whole chunk to read any part of it).
+MAX_CHUNK_BYTES = 1 << 26
+#: Groups and datasets in one file.
+MAX_OBJECTS = 10_000
 
 _NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 

@@ -30,7 +30,10 @@ __all__ = [
     "ArchLike",
     "Architecture",
     "CellSpace",
+    "clipped",
     "get_space",
+    "parse_index",
+    "shown",
 ]
 
 NB201_OPS: tuple[str, ...] = (
@@ -44,9 +47,50 @@ NB201_OPS: tuple[str, ...] = (
 #: Largest space whose every member may be enumerated (canonical classes, encodings of
 #: the whole space). Bigger spaces are for surrogates and sampling only.
 MAX_ENUMERABLE_SIZE = 2_000_000
+#: Most nodes of a cell (NAS-Bench-201 has 4; a space description read from a file with
+#: a million nodes would make every index computation crawl).
+MAX_NODES = 16
+#: Most ops of a space (op indices are stored as int8).
+MAX_OPS = 127
+#: Longest op name.
+MAX_OP_NAME = 64
+#: Characters of a user's input echoed in an error message.
+SHOWN_CHARS = 60
 
-_OP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_TOKEN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)~([0-9]{1,6})")
+_OP_NAME = re.compile(rf"[A-Za-z_][A-Za-z0-9_]{{0,{MAX_OP_NAME - 1}}}")
+_TOKEN = re.compile(rf"([A-Za-z_][A-Za-z0-9_]{{0,{MAX_OP_NAME - 1}}})~([0-9]{{1,6}})")
+#: An index as a user types it: ASCII digits only (``str.isdigit`` would take "²" and
+#: "٣"), with a sign so that "-1" is reported out of range rather than malformed.
+_INDEX_TEXT = re.compile(r"[+-]?[0-9]+")
+#: Significant digits beyond which an index is out of range of any space (and ``int``
+#: would refuse strings of more than 4,300 digits).
+_MAX_INDEX_DIGITS = 30
+
+
+def clipped(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` cut to ``limit`` characters for an error message, saying how long it was
+    (a 5,000-digit argument must not become a 5,000-character message)."""
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text):,} characters)"
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """A user's input for an error message: a string quoted, anything else as ``repr``,
+    cut to about ``limit`` characters."""
+    return repr(clipped(value, limit)) if isinstance(value, str) else clipped(repr(value), limit)
+
+
+def parse_index(text: str) -> int | None:
+    """The integer an index argument spells in ASCII digits (sign allowed), or None when
+    it is no such string. Beyond 30 significant digits it returns a value far out of any
+    range (``±10**30``) instead of converting the whole string."""
+    stripped = text.strip()
+    if not _INDEX_TEXT.fullmatch(stripped):
+        return None
+    sign = -1 if stripped[0] == "-" else 1
+    digits = stripped.lstrip("+-").lstrip("0") or "0"
+    if len(digits) > _MAX_INDEX_DIGITS:
+        return sign * 10**_MAX_INDEX_DIGITS
+    return sign * int(digits)
 
 
 def _edges(num_nodes: int) -> tuple[tuple[int, int], ...]:
@@ -79,9 +123,13 @@ class Architecture:
             raise ArchitectureError(f"ops must be a tuple of op names, got {type(self.ops).__name__}")
         if len(self.ops) == 0:
             raise ArchitectureError("an architecture needs at least one edge")
+        if len(self.ops) > MAX_NODES * (MAX_NODES - 1) // 2:
+            raise ArchitectureError(
+                f"an architecture has at most {MAX_NODES} nodes, got {len(self.ops):,} edges"
+            )
         for op in self.ops:
             if not isinstance(op, str) or not _OP_NAME.fullmatch(op):
-                raise ArchitectureError(f"invalid op name {op!r}")
+                raise ArchitectureError(f"invalid op name {shown(op)}")
         _num_nodes_for(len(self.ops))
 
     @property
@@ -114,7 +162,7 @@ class Architecture:
         """Parse the NAS-Bench-201 string form; raise :class:`ArchitectureError` if malformed."""
         if not isinstance(text, str):
             raise ArchitectureError(f"architecture string expected, got {type(text).__name__}")
-        shown = text if len(text) <= 200 else text[:200] + "..."
+        echo = shown(text)
         stripped = text.strip()
         if not stripped:
             raise ArchitectureError("empty architecture string")
@@ -123,7 +171,7 @@ class Architecture:
         for j, part in enumerate(node_parts, start=1):
             if len(part) < 2 or not (part.startswith("|") and part.endswith("|")):
                 raise ArchitectureError(
-                    f"malformed architecture string {shown!r}: node {j} must look like '|op~0|...|'"
+                    f"malformed architecture string {echo}: node {j} must look like '|op~0|...|'"
                 )
             tokens = part[1:-1].split("|")
             by_source: dict[int, str] = {}
@@ -131,23 +179,22 @@ class Architecture:
                 match = _TOKEN.fullmatch(token)
                 if match is None:
                     raise ArchitectureError(
-                        f"malformed architecture string {shown!r}: token {token!r} in node {j} "
+                        f"malformed architecture string {echo}: token {shown(token, 20)} in node {j} "
                         f"is not 'op~input'"
                     )
                 op, source = match.group(1), int(match.group(2))
                 if source >= j:
                     raise ArchitectureError(
-                        f"malformed architecture string {shown!r}: node {j} cannot take "
-                        f"input from node {source}"
+                        f"malformed architecture string {echo}: node {j} cannot take input from node {source}"
                     )
                 if source in by_source:
                     raise ArchitectureError(
-                        f"malformed architecture string {shown!r}: node {j} takes node {source} twice"
+                        f"malformed architecture string {echo}: node {j} takes node {source} twice"
                     )
                 by_source[source] = op
             if len(by_source) != j:
                 raise ArchitectureError(
-                    f"malformed architecture string {shown!r}: node {j} needs one op from "
+                    f"malformed architecture string {echo}: node {j} needs one op from "
                     f"each of nodes 0..{j - 1}, got {len(by_source)}"
                 )
             ops.extend(by_source[i] for i in range(j))
@@ -178,15 +225,21 @@ class CellSpace:
     def __post_init__(self) -> None:
         ops = tuple(self.ops)
         object.__setattr__(self, "ops", ops)
-        if len(ops) < 1 or len(set(ops)) != len(ops):
-            raise ArchitectureError(f"the op set must be non-empty and without repeats: {ops}")
+        if len(ops) > MAX_OPS:
+            raise ArchitectureError(f"at most {MAX_OPS} ops per space (stored as int8), got {len(ops):,}")
         for op in ops:
             if not isinstance(op, str) or not _OP_NAME.fullmatch(op):
-                raise ArchitectureError(f"invalid op name {op!r}")
-        if len(ops) > 127:
-            raise ArchitectureError("at most 127 ops per space (stored as int8)")
-        if not isinstance(self.num_nodes, int) or self.num_nodes < 2:
-            raise ArchitectureError(f"a cell needs at least 2 nodes, got {self.num_nodes!r}")
+                raise ArchitectureError(
+                    f"invalid op name {shown(op)} (letters, digits and '_', at most {MAX_OP_NAME})"
+                )
+        if len(ops) < 1 or len(set(ops)) != len(ops):
+            raise ArchitectureError(f"the op set must be non-empty and without repeats: {shown(ops)}")
+        if isinstance(self.num_nodes, bool) or not isinstance(self.num_nodes, int):
+            raise ArchitectureError(f"num_nodes must be an integer, got {shown(self.num_nodes)}")
+        if self.num_nodes < 2:
+            raise ArchitectureError(f"a cell needs at least 2 nodes, got {self.num_nodes}")
+        if self.num_nodes > MAX_NODES:
+            raise ArchitectureError(f"a cell has at most {MAX_NODES} nodes, got {shown(self.num_nodes)}")
         for role, name in (("zero_op", self.zero_op), ("identity_op", self.identity_op)):
             if name is not None and name not in ops:
                 raise ArchitectureError(f"{role} {name!r} is not in the op set {ops}")
@@ -229,16 +282,27 @@ class CellSpace:
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> CellSpace:
-        """Rebuild a space from :meth:`to_dict` output."""
+        """Rebuild a space from :meth:`to_dict` output (for example a table's ``space``
+        attribute, which a file can make anything): one ArchitectureError for anything but
+        a list of op names and an integer node count within the bounds."""
+        if not isinstance(data, dict):
+            raise ArchitectureError(f"invalid space description {shown(data)}: not a JSON object")
+        ops, num_nodes = data.get("ops"), data.get("num_nodes")
+        if not isinstance(ops, list | tuple) or len(ops) > MAX_OPS:
+            raise ArchitectureError(
+                f"invalid space description: ops must be a list of at most {MAX_OPS} names"
+            )
+        if isinstance(num_nodes, float) and num_nodes.is_integer() and abs(num_nodes) < 2**31:
+            num_nodes = int(num_nodes)
         try:
             return cls(
-                ops=tuple(data["ops"]),  # type: ignore[arg-type]
-                num_nodes=int(data["num_nodes"]),  # type: ignore[arg-type]
+                ops=tuple(ops),
+                num_nodes=num_nodes,  # type: ignore[arg-type]
                 zero_op=data.get("zero_op"),  # type: ignore[arg-type]
                 identity_op=data.get("identity_op"),  # type: ignore[arg-type]
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ArchitectureError(f"invalid space description {data!r}: {exc}") from None
+        except ArchitectureError as exc:
+            raise ArchitectureError(f"invalid space description: {exc}") from None
 
     # ----------------------------------------------------------------- conversion
     def arch(self, value: ArchLike) -> Architecture:
@@ -260,15 +324,39 @@ class CellSpace:
         self.check(arch)
         return arch
 
+    def parse(self, text: str) -> Architecture:
+        """An architecture as a user types it (a command's ARCH): an index in ASCII digits
+        ("-1" is reported out of range, "²" or "٣" are not indices) or a NAS-Bench-201
+        string. Errors are one ArchitectureError echoing at most about 60 characters of
+        ``text``. (:meth:`arch` keeps strings for NAS-Bench-201 strings; indices are ints.)"""
+        if not isinstance(text, str):
+            raise ArchitectureError(f"architecture string expected, got {type(text).__name__}")
+        index = parse_index(text)
+        if index is None and text.strip() and "|" not in text:
+            raise ArchitectureError(
+                f"malformed architecture string {shown(text)}: neither an index in ASCII digits "
+                f"nor a NAS-Bench-201 string like '|op~0|+|op~0|op~1|'"
+            )
+        if index is None:
+            arch = Architecture.from_string(text)
+            self.check(arch)
+            return arch
+        if not 0 <= index < self.size:
+            raise ArchitectureError(
+                f"architecture index {clipped(text.strip())} out of range [0, {self.size - 1}]"
+            )
+        return self.from_index(index)
+
     def check(self, arch: Architecture) -> None:
         """Raise :class:`ArchitectureError` unless ``arch`` belongs to this space."""
         if len(arch.ops) != self.num_edges:
             raise ArchitectureError(
-                f"architecture has {arch.num_nodes} nodes, the space has {self.num_nodes}: {arch}"
+                f"architecture has {arch.num_nodes} nodes, the space has {self.num_nodes}: "
+                f"{clipped(str(arch))}"
             )
         for op in arch.ops:
             if op not in self._op_index:
-                raise ArchitectureError(f"op {op!r} is not in the space (ops: {', '.join(self.ops)})")
+                raise ArchitectureError(f"op {shown(op)} is not in the space (ops: {', '.join(self.ops)})")
 
     def from_index(self, index: int) -> Architecture:
         """Architecture at ``index`` (0 <= index < size)."""

@@ -25,6 +25,7 @@ from nasbench.core.schema import (
     COST_METRICS,
     EPOCH_METRICS,
     FORMAT_NAME,
+    MAX_ROWS,
     SCHEMA_VERSION,
     STATUS_CODES,
     STATUS_DONE,
@@ -34,13 +35,27 @@ from nasbench.core.schema import (
     canonical_within,
 )
 from nasbench.core.space import Architecture, ArchLike, CellSpace
-from nasbench.core.table_file import check_header, content_checksum, json_attr, open_h5, plain
+from nasbench.core.table_file import (
+    NO_VERIFY_ENV,
+    check_header,
+    check_shapes,
+    content_checksum,
+    file_identity,
+    is_verified,
+    json_attr,
+    open_h5,
+    plain,
+    stored_checksum,
+    verify_by_default,
+    verify_content,
+)
 from nasbench.core.table_writer import TableWriter
 
 __all__ = [
     "COMPACT_DTYPES",
     "EPOCH_METRICS",
     "FORMAT_NAME",
+    "NO_VERIFY_ENV",
     "SCHEMA_VERSION",
     "STATUS_DONE",
     "STATUS_FAILED",
@@ -60,27 +75,54 @@ class Table:
     without touching the file again.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, verify: bool | None = None) -> None:
+        """Read the table at ``path``. ``verify`` (default: yes, unless the environment sets
+        ``NASBENCH_NO_VERIFY=1``) checks the content checksum, so an edit made after the
+        table was sealed is refused instead of answered; the hash is taken from the arrays
+        read anyway, and an unchanged file verified once in this process is not hashed again."""
         self.path = Path(path)
         where = str(self.path)
+        check = verify_by_default(verify)
+        identity = file_identity(self.path) if check else None
         with open_h5(self.path, "r") as handle:
             try:
                 check_header(handle, where)
-                self._load(handle, where)
+                loaded: dict[str, Any] | None = None
+                stored = stored_checksum(handle, where) if check else ""
+                if check and not is_verified(identity, stored):
+                    loaded = {}
+                self._load(handle, where, loaded)
+                if loaded is not None:
+                    verify_content(handle, where, stored, loaded=loaded, identity=identity)
             except (TableError, ArchitectureError):
                 raise
             except Exception as exc:  # h5py raises many types on damaged files
                 raise TableError(f"{where}: corrupt table ({one_line(exc) or type(exc).__name__})") from None
+        #: Whether the content was checked against the checksum when the table opened.
+        self.verified = check
         self._means: dict[tuple[str, int | None], np.ndarray] = {}
         self._memo: dict[object, int] = {}
 
-    def _need(self, handle: h5py.File, name: str, where: str) -> np.ndarray:
+    @staticmethod
+    def _read(handle: h5py.File, name: str, loaded: dict[str, Any] | None) -> Any:
+        """A dataset's values as stored; kept in ``loaded`` (when given) for the checksum."""
+        data = handle[name]
+        values = data.asstr()[()] if h5py.check_string_dtype(data.dtype) is not None else data[()]
+        if loaded is not None:
+            loaded[name] = values
+        return values
+
+    def _need(self, handle: h5py.File, name: str, where: str, loaded: dict[str, Any] | None) -> np.ndarray:
         if name not in handle:
             raise TableError(f"{where}: missing dataset {name!r}")
-        return handle[name][()]
+        return self._read(handle, name, loaded)
 
-    def _load(self, handle: h5py.File, where: str) -> None:
-        self.space = CellSpace.from_dict(json_attr(handle.attrs, "space", where))
+    def _load(self, handle: h5py.File, where: str, loaded: dict[str, Any] | None) -> None:
+        try:
+            self.space = CellSpace.from_dict(json_attr(handle.attrs, "space", where))
+        except ArchitectureError as exc:
+            raise TableError(f"{where}: {exc}") from None
+        check_shapes(handle, where, max_rows=min(self.space.size, MAX_ROWS))
         self.model: dict[str, Any] = json_attr(handle.attrs, "model", where)
         self.dataset: dict[str, Any] = json_attr(handle.attrs, "dataset", where)
         self.protocol: dict[str, Any] = json_attr(handle.attrs, "protocol", where)
@@ -102,11 +144,11 @@ class Table:
         self.seed_axis: dict[str, Any] = (
             json_attr(handle.attrs, "seed_axis", where) if "seed_axis" in handle.attrs else {"kind": "runs"}
         )
-        self.indices = self._need(handle, "archs/index", where).astype(np.int64)
-        self.ops = self._need(handle, "archs/ops", where)
-        self.canonical = self._need(handle, "archs/canonical", where).astype(np.int64)
-        self.unique = self._need(handle, "archs/unique", where).astype(np.int64)
-        self.seeds = self._need(handle, "seeds", where).astype(np.int64)
+        self.indices = self._need(handle, "archs/index", where, loaded).astype(np.int64)
+        self.ops = self._need(handle, "archs/ops", where, loaded)
+        self.canonical = self._need(handle, "archs/canonical", where, loaded).astype(np.int64)
+        self.unique = self._need(handle, "archs/unique", where, loaded).astype(np.int64)
+        self.seeds = self._need(handle, "seeds", where, loaded).astype(np.int64)
         rows = self.indices.shape[0]
         if self.ops.shape != (rows, self.space.num_edges) or self.canonical.shape != (rows,):
             raise TableError(f"{where}: archs datasets disagree in shape")
@@ -131,7 +173,7 @@ class Table:
         self.source_order: str | None = None
         self._source_row: dict[int, int] = {}
         if "archs/source_index" in handle:
-            self.source_index = handle["archs/source_index"][()].astype(np.int64)
+            self.source_index = self._read(handle, "archs/source_index", loaded).astype(np.int64)
             self.source_order = str(plain(handle["archs/source_index"].attrs.get("order", "source")))
             if self.source_index.shape != (rows,):
                 raise TableError(f"{where}: archs/source_index needs one value per row")
@@ -139,16 +181,16 @@ class Table:
             if len(self._source_row) != rows:
                 raise TableError(f"{where}: archs/source_index repeats an index")
         self._class_row_list: list[int] = self.class_row.tolist()
-        self.params = self._need(handle, "cost/params", where).astype(np.int64)
-        self.flops = self._need(handle, "cost/flops", where).astype(np.int64)
+        self.params = self._need(handle, "cost/params", where, loaded).astype(np.int64)
+        self.flops = self._need(handle, "cost/flops", where, loaded).astype(np.int64)
         if self.params.shape != (rows,) or self.flops.shape != (rows,):
             raise TableError(f"{where}: cost datasets need one value per row")
         if "metrics" not in handle or not len(handle["metrics"]):
             raise TableError(f"{where}: missing group 'metrics'")
         expected = (self.unique.shape[0], self.seeds.shape[0])
         self._metrics: dict[str, np.ndarray] = {}
-        for name, data in handle["metrics"].items():
-            values = data[()].astype(np.float32)
+        for name in handle["metrics"]:
+            values = np.asarray(self._read(handle, f"metrics/{name}", loaded)).astype(np.float32)
             if values.ndim != 3 or values.shape[:2] != expected:
                 raise TableError(
                     f"{where}: metrics/{name} has shape {values.shape}, expected {expected} + (epochs,)"
@@ -160,22 +202,24 @@ class Table:
         self.num_epochs = epochs.pop()
         #: The 1-based training epoch each position of the epoch axis records.
         self.epochs = (
-            handle["epochs"][()].astype(np.int64)
+            np.asarray(self._read(handle, "epochs", loaded)).astype(np.int64)
             if "epochs" in handle
             else np.arange(1, self.num_epochs + 1, dtype=np.int64)
         )
         if self.epochs.shape != (self.num_epochs,) or np.any(np.diff(self.epochs) <= 0) or self.epochs[0] < 1:
             raise TableError(f"{where}: epochs must be {self.num_epochs} ascending positive epoch numbers")
-        self.run_status = self._need(handle, "runs/status", where)
+        self.run_status = self._need(handle, "runs/status", where, loaded)
         if self.run_status.shape != expected:
             raise TableError(f"{where}: runs/status has shape {self.run_status.shape}, expected {expected}")
-        self.run_messages = handle["runs/message"].asstr()[()] if "runs/message" in handle else None
+        self.run_messages = self._read(handle, "runs/message", loaded) if "runs/message" in handle else None
         self.devices: dict[str, dict[str, Any]] = {}
         self._device_metrics: dict[str, np.ndarray] = {}
         for device_id, group in handle.get("devices", {}).items():
             self.devices[device_id] = json_attr(group.attrs, "description", f"{where}: device {device_id}")
-            for name, data in group.items():
-                values = data[()].astype(np.float64)
+            for name in group:
+                values = np.asarray(self._read(handle, f"devices/{device_id}/{name}", loaded)).astype(
+                    np.float64
+                )
                 if values.shape != (rows,):
                     raise TableError(f"{where}: devices/{device_id}/{name} needs one value per row")
                 self._device_metrics[f"{device_id}/{name}"] = values
@@ -422,20 +466,27 @@ class Table:
         return pd.DataFrame(columns)
 
 
-def open_table(path: str | os.PathLike[str]) -> Table:
-    """Open a table file for reading: every array is loaded once, the file is closed."""
-    return Table(path)
+def open_table(path: str | os.PathLike[str], *, verify: bool | None = None) -> Table:
+    """Open a table file for reading: every array is loaded once, the file is closed.
+
+    The content checksum is verified unless ``verify=False`` (or, with ``verify`` left
+    None, the environment sets ``NASBENCH_NO_VERIFY=1``): a table edited after it was
+    sealed raises one :class:`TableError` instead of answering edited values.
+    """
+    return Table(path, verify=verify)
 
 
 def validate_table(path: str | os.PathLike[str]) -> list[str]:
     """Every problem found in a table file (empty when it is valid).
 
-    Beyond what opening checks: the checksum, the op and canonical arrays against the
-    space, value ranges of the metrics, run status against the values, cost positivity.
+    Always verifies, whatever ``NASBENCH_NO_VERIFY`` says. Beyond what opening checks: the
+    checksum (streamed in bounded blocks), the op and canonical arrays against the space,
+    physically impossible values (:func:`_value_problems`), run status codes, cost
+    positivity.
     """
     problems: list[str] = []
     try:
-        table = open_table(path)
+        table = Table(path, verify=False)
     except (TableError, ArchitectureError) as exc:
         return [str(exc)]
     try:
@@ -448,7 +499,10 @@ def validate_table(path: str | os.PathLike[str]) -> list[str]:
     if not table.checksum:
         problems.append("no checksum: the writer was not closed")
     elif table.checksum != actual:
-        problems.append(f"checksum mismatch: stored {table.checksum}, content {actual}")
+        problems.append(
+            f"checksum mismatch: the table was changed after it was sealed (stored {table.checksum}, "
+            f"content {actual})"
+        )
     space = table.space
     if not np.array_equal(space.indices_from_ops(table.ops), table.indices):
         problems.append("archs/ops does not encode archs/index")
@@ -461,22 +515,7 @@ def validate_table(path: str | os.PathLike[str]) -> list[str]:
         problems.append(f"archs/canonical disagrees with the space's canonical form for {wrong} rows")
     if table.values_per == "class" and not np.array_equal(np.unique(table.canonical), table.unique):
         problems.append("archs/unique is not the set of representatives")
-    for name in table.epoch_metrics:
-        values = table.raw(name)
-        finite = values[~np.isnan(values)]
-        if name.endswith("_acc") and finite.size and (finite.min() < 0 or finite.max() > 100):
-            problems.append(f"{name} outside [0, 100] percent")
-        if (name.endswith("_loss") or name.endswith("seconds")) and finite.size and finite.min() < 0:
-            problems.append(f"{name} has negative values")
-        if np.isinf(values).any() and not name.endswith("_loss"):
-            problems.append(f"{name} has infinite values")
-        done = table.run_status == STATUS_DONE
-        # An imported benchmark may evaluate a set for some seeds only (NAS-Bench-201 pairs
-        # cifar10-valid search runs with cifar10 test runs of fewer seeds): there, only the
-        # search signal must be complete.
-        required = EPOCH_METRICS if table.source is None else ("val_acc",)
-        if done.any() and np.isnan(values[done][:, -1]).any() and name in required:
-            problems.append(f"{name} is NaN at the last epoch of runs marked done")
+    problems.extend(_value_problems(table))
     if np.any(~np.isin(table.run_status, STATUS_CODES)):
         problems.append("runs/status holds unknown codes")
     if np.any(table.params <= 0) or np.any(table.flops <= 0):
@@ -488,4 +527,57 @@ def validate_table(path: str | os.PathLike[str]) -> list[str]:
                 problems.append(f"device metric {name} has negative values")
     if not math.isfinite(table.num_epochs) or table.num_epochs < 1:
         problems.append("no epochs")
+    return problems
+
+
+def _runs(table: Table, name: str, bad: np.ndarray, what: str) -> list[str]:
+    """One problem naming the metric, how many (class, seed) runs have a value ``what``
+    says, and the first of them; nothing when ``bad`` ([U, S]) is all false."""
+    count = int(np.count_nonzero(bad))
+    if not count:
+        return []
+    row, column = (int(k) for k in np.argwhere(bad)[0])
+    arch = table.space.from_index(int(table.unique[row]))
+    return [
+        f"{name} {what} in {count:,} run{'s' if count != 1 else ''} "
+        f"(first: {arch}, seed {int(table.seeds[column])})"
+    ]
+
+
+def _value_problems(table: Table) -> list[str]:
+    """Physically impossible values, per metric, each one line with a count and the first
+    run: accuracies outside [0, 100] percent; negative losses; negative or infinite
+    seconds; in runs marked done, a loss missing where its accuracy was measured, and for
+    a generated table (which measures every epoch) NaN at the last epoch of any metric and
+    NaN training seconds at any epoch. An imported table keeps NaN wherever its source had
+    no value (times, sets evaluated at some epochs only), but its search signal
+    ``val_acc`` must be there at the last epoch of a done run."""
+    problems: list[str] = []
+    done = table.run_status == STATUS_DONE
+    generated = table.source is None
+    required = EPOCH_METRICS if generated else ("val_acc",)
+    for name in table.epoch_metrics:
+        values = table._metrics[name]
+        nan = np.isnan(values)
+        with np.errstate(invalid="ignore"):
+            if name.endswith("_acc"):
+                outside = ~nan & ((values < 0) | (values > 100))
+                problems += _runs(table, name, outside.any(axis=2), "outside [0, 100] percent")
+            elif name.endswith("_loss"):
+                problems += _runs(table, name, (values < 0).any(axis=2), "negative")
+            elif name.endswith("seconds"):
+                impossible = (values < 0) | np.isinf(values)
+                problems += _runs(table, name, impossible.any(axis=2), "negative or infinite")
+            else:
+                problems += _runs(table, name, np.isinf(values).any(axis=2), "infinite")
+        accuracy = name.removesuffix("_loss") + "_acc"
+        if name.endswith("_loss") and accuracy in table.epoch_metrics:
+            measured = ~np.isnan(table._metrics[accuracy])
+            problems += _runs(
+                table, name, done & (nan & measured).any(axis=2), "NaN where its accuracy was measured"
+            )
+        if generated and name == "train_seconds":
+            problems += _runs(table, name, done & nan.any(axis=2), "NaN at some epoch of runs marked done")
+        elif name in required:
+            problems += _runs(table, name, done & nan[:, :, -1], "NaN at the last epoch of runs marked done")
     return problems

@@ -8,6 +8,7 @@ checksum is sealed on :meth:`TableWriter.close`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import importlib.metadata
 import json
@@ -24,6 +25,11 @@ from nasbench.core.errors import ArchitectureError, MetricError, TableError
 from nasbench.core.schema import (
     EPOCH_METRICS,
     FORMAT_NAME,
+    MAX_DATASET_BYTES,
+    MAX_EPOCHS,
+    MAX_RUNS,
+    MAX_SEEDS,
+    MAX_TABLE_BYTES,
     MEAN_SEED,
     SCHEMA_VERSION,
     SEED_AXIS_KINDS,
@@ -37,7 +43,15 @@ from nasbench.core.schema import (
     metric_unit,
 )
 from nasbench.core.space import ArchLike, CellSpace
-from nasbench.core.table_file import COMPRESSION, check_header, content_checksum, json_attr, open_h5, plain
+from nasbench.core.table_file import (
+    COMPRESSION,
+    check_header,
+    check_shapes,
+    content_checksum,
+    json_attr,
+    open_h5,
+    plain,
+)
 
 __all__ = ["TableWriter"]
 
@@ -86,6 +100,7 @@ class TableWriter:
         self._file = open_h5(self.path, "r")
         try:
             check_header(self._file, str(self.path))
+            check_shapes(self._file, str(self.path))
         finally:
             self._file.close()
         self._file = open_h5(self.path, "r+")
@@ -140,11 +155,13 @@ class TableWriter:
         target = Path(path)
         if target.exists() and not overwrite:
             raise TableError(f"{target}: file exists (pass overwrite=True to replace it)")
-        if num_epochs < 1:
-            raise TableError(f"num_epochs must be >= 1, got {num_epochs}")
+        if not 1 <= num_epochs <= MAX_EPOCHS:
+            raise TableError(f"num_epochs must be in 1..{MAX_EPOCHS:,}, got {num_epochs}")
         seeds = [int(s) for s in seeds]
         if not seeds or len(set(seeds)) != len(seeds):
             raise TableError(f"seeds must be a non-empty list without repeats, got {seeds}")
+        if len(seeds) > MAX_SEEDS or any(not -(2**63) <= s < 2**63 for s in seeds):
+            raise TableError(f"seeds must be at most {MAX_SEEDS} 64-bit integers, got {len(seeds)} seeds")
         if values_per not in VALUES_PER:
             raise TableError(f"values_per must be one of {', '.join(VALUES_PER)}, got {values_per!r}")
         axis = dict(seed_axis or {"kind": "runs"})
@@ -212,6 +229,9 @@ class TableWriter:
                 extra["source_index"] = extra["source_index"][order]
             canonical = canonical_within(space, indices)
         unique = np.unique(canonical) if values_per == "class" else indices.copy()
+        cls._check_size(
+            unique.shape[0], len(seeds), num_epochs, [dtypes.get(name, "float32") for name in metrics]
+        )
         temporary = target.with_name(target.name + ".tmp")
         if target.is_dir():
             raise TableError(f"{target}: is a directory")
@@ -238,12 +258,25 @@ class TableWriter:
             )
             os.replace(temporary, target)
         except OSError as exc:
-            try:
-                temporary.unlink(missing_ok=True)
-            except OSError:
-                pass
             raise TableError(f"{target}: cannot write the table ({exc.strerror or exc})") from None
+        finally:
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
         return cls(target)
+
+    @staticmethod
+    def _check_size(classes: int, seeds: int, epochs: int, dtypes: Sequence[str]) -> None:
+        """Refuse a table that readers would refuse: its metrics over the schema's limits."""
+        per_metric = [classes * seeds * epochs * np.dtype(kind).itemsize for kind in dtypes]
+        if (
+            classes * seeds > MAX_RUNS
+            or max(per_metric) > MAX_DATASET_BYTES
+            or sum(per_metric) > MAX_TABLE_BYTES
+        ):
+            raise TableError(
+                f"a table of {classes:,} classes x {seeds} seeds x {epochs:,} epochs x {len(per_metric)} "
+                f"metrics exceeds the size limits of the schema (see nasbench.core.schema)"
+            )
 
     @staticmethod
     def _write_skeleton(
