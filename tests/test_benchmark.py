@@ -248,6 +248,7 @@ def test_table_without_eval_seconds_charges_training_only(ref: Ref, tmp_path: Pa
     path = _copy(ref.table.path, tmp_path / "no-eval.h5")
     with h5py.File(path, "r+") as handle:
         del handle["metrics/eval_seconds"]
+    TableWriter(path).close()  # re-seal the deliberate edit
     table = open_table(path)
     bench = Benchmark(table, seed=0)
     result = bench.evaluate(100, 3)
@@ -779,6 +780,7 @@ def test_table_lacking_a_metric(ref: Ref, tmp_path: Path, missing: str) -> None:
     path = _copy(ref.table.path, tmp_path / f"no-{missing}.h5")
     with h5py.File(path, "r+") as handle:
         del handle[f"metrics/{missing}"]
+    TableWriter(path).close()  # re-seal the deliberate edit
     with pytest.raises(MetricError, match=missing):
         Benchmark(str(path), seed=0)
 
@@ -787,6 +789,7 @@ def test_table_without_losses_answers_nan_for_them(ref: Ref, tmp_path: Path) -> 
     path = _copy(ref.table.path, tmp_path / "no-loss.h5")
     with h5py.File(path, "r+") as handle:
         del handle["metrics/train_loss"]
+    TableWriter(path).close()  # re-seal the deliberate edit
     result = Benchmark(str(path), seed=0).evaluate(7)
     assert math.isnan(result.train_loss)
     assert result.val_acc == Benchmark(ref.table, seed=0).evaluate(7).val_acc
@@ -816,6 +819,7 @@ def test_seconds_budget_needs_finite_non_negative_seconds(
             values = handle[name][()]
             values[done[0], done[1], -1] = -5.0 if change == "negative-train" else np.nan
             handle[name][...] = values
+    TableWriter(path).close()  # re-seal the deliberate edit
     with pytest.raises(ConfigError, match=message) as caught:
         Benchmark(str(path), seed=0, budget=Budget(seconds=100.0))
     assert "\n" not in str(caught.value) and "--budget-evals" in str(caught.value)
@@ -827,6 +831,7 @@ def test_table_without_training_times_refuses_a_seconds_budget(ref: Ref, tmp_pat
     path = _copy(ref.table.path, tmp_path / "no-times.h5")
     with h5py.File(path, "r+") as handle:
         del handle["metrics/train_seconds"], handle["metrics/eval_seconds"]
+    TableWriter(path).close()  # re-seal the deliberate edit
     assert not open_table(path).has_training_times
     with pytest.raises(ConfigError, match=r"no training times.*--budget-evals"):
         Benchmark(str(path), seed=0, budget=Budget(seconds=100.0))
