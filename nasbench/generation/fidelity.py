@@ -12,6 +12,7 @@ import itertools
 import json
 import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -135,11 +136,25 @@ def run_fidelity(
         raise ConfigError(f"{summary.runs_errored} training jobs raised: {summary.errors[0]}")
     table = open_table(out)
     report = _finite(fidelity_report(table, classes=select_classes(table.unique, archs, None)))
-    with TableWriter(out) as writer:
-        writer.set_attr("fidelity", {k: v for k, v in report.items() if k != "protocol"})
     target = Path(out)
+    # Into a copy that replaces the table once sealed: a kill mid-write must not leave a
+    # table whose checksum no longer matches (it would be refused on open).
+    staging = target.with_name(f".{target.name}.fidelity-{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(target, staging)
+        with TableWriter(staging) as writer:
+            writer.set_attr("fidelity", {k: v for k, v in report.items() if k != "protocol"})
+        os.replace(staging, target)
+    finally:
+        staging.unlink(missing_ok=True)
     text = json.dumps(report, indent=2, sort_keys=True, allow_nan=False)
-    target.with_name(target.name + ".json").write_text(text + "\n")
+    report_path = target.with_name(target.name + ".json")
+    staged_report = report_path.with_name(f".{report_path.name}.tmp")
+    try:
+        staged_report.write_text(text + "\n")
+        os.replace(staged_report, report_path)
+    finally:
+        staged_report.unlink(missing_ok=True)
     return report
 
 
