@@ -170,6 +170,7 @@ def write_results(
         "format": "nasbench-results/1",
         "nasbench_version": "0.1.0",
         "budget": {"evaluations": evaluations, "seconds": None},
+        "isolation": "process",
         "seeds": seeds,
         "tables": [
             {

@@ -159,6 +159,7 @@ def test_failed_runs_pareto_checklist_and_provenance(
     assert checklist["Random-search baseline included"] == "✔ met"
     assert checklist["At least 5 seeds per strategy"] == "✔ met"
     assert checklist["Test data not used for search"] == "✔ met"
+    assert "sandbox process holding no test data" in markdown
     assert checklist["Failed runs reported, not dropped"] == "✔ met"
     assert checklist["Table checksums recorded"] == "✔ met"
     assert checklist["More than one table (dataset)"] == "✘ not met"

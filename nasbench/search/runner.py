@@ -120,6 +120,8 @@ def _config(
         "nasbench_version": __version__,
         "budget": budget.to_dict(),
         "run_timeout_seconds": run_timeout,
+        # every run in a sandbox process without test data (nasbench.search.sandbox)
+        "isolation": "process",
         "seeds": seeds,
         "tables": [
             {

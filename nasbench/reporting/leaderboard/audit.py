@@ -189,12 +189,18 @@ def checklist(results: Results, comparisons: Sequence[Comparison]) -> list[tuple
         )
     )
     checked, violations = _incumbents_by_validation(results)
+    isolated = config.get("isolation") == "process"
     items.append(
         (
             "Test data not used for search",
-            violations == 0,
-            "strategies see validation metrics only; the incumbent is the best validation accuracy so far "
-            f"in every unconstrained trajectory ({checked} rows checked, {violations} not)",
+            violations == 0 and isolated,
+            (
+                "every run executed in a sandbox process holding no test data (config.json: isolation)"
+                if isolated
+                else "config.json does not record that runs were isolated from test data"
+            )
+            + "; the incumbent is the best validation accuracy so far in every unconstrained trajectory "
+            f"({checked} rows checked, {violations} not)",
         )
     )
     items += _recording_items(results)
