@@ -12,11 +12,24 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nasbench.cli.args import OptionError, Subcommands, assignment, minimum, print_json, seed_list
+from nasbench.cli.args import (
+    OptionError,
+    Subcommands,
+    assignment,
+    count,
+    echo,
+    minimum,
+    print_json,
+    scheduler_address,
+    seed_list,
+)
 from nasbench.core.errors import ConfigError, TableError
 from nasbench.core.space import SPACE_PRESETS
 
-__all__ = ["add_fidelity", "add_frontier", "add_generate", "add_merge"]
+__all__ = ["MAX_SHARDS", "add_fidelity", "add_frontier", "add_generate", "add_merge"]
+
+#: Most shards ``--shard i/n`` may split a table into (a space has at most ~10^5 classes).
+MAX_SHARDS = 1_000_000
 
 
 # --------------------------------------------------------------------- protocol options
@@ -31,7 +44,9 @@ def _add_protocol_options(p: argparse.ArgumentParser) -> None:
         default=None,
         help="comma-separated training seeds (default: preset's)",
     )
-    p.add_argument("--epochs", type=int, default=None, help="epochs per run (default: preset's)")
+    p.add_argument(
+        "--epochs", type=count("--epochs", 1), default=None, help="epochs per run (default: preset's)"
+    )
     p.add_argument(
         "--set",
         action="append",
@@ -71,12 +86,14 @@ def _protocol_from_args(args: argparse.Namespace) -> Any:
 
 def shard(text: str) -> tuple[int, int]:
     """Type of ``--shard i/n``: ``(i, n)`` with ``0 <= i < n``."""
-    try:
-        index, total = (int(part) for part in text.split("/"))
-    except ValueError:
-        raise OptionError(f"--shard must look like i/n (for example 0/4), got {text!r}") from None
+    parts = text.strip().split("/")
+    if len(parts) != 2 or not all(part.isascii() and part.isdigit() and len(part) <= 20 for part in parts):
+        raise OptionError(f"--shard must look like i/n (for example 0/4), got {echo(text)}")
+    index, total = int(parts[0]), int(parts[1])
+    if total > MAX_SHARDS:
+        raise OptionError(f"--shard: n must be in 1..{MAX_SHARDS:,}, got {total}")
     if total < 1 or not 0 <= index < total:
-        raise OptionError(f"--shard {text}: need 0 <= i < n (shards are numbered from 0)")
+        raise OptionError(f"--shard {echo(text)[1:-1]}: need 0 <= i < n (shards are numbered from 0)")
     return index, total
 
 
@@ -108,7 +125,10 @@ def add_generate(commands: Subcommands) -> None:
         help="local worker processes, one thread each (default: one per core; 0 = in this process)",
     )
     p.add_argument(
-        "--scheduler", default=None, help="address of an existing Dask scheduler (tcp://host:8786)"
+        "--scheduler",
+        type=scheduler_address("--scheduler"),
+        default=None,
+        help="address of an existing Dask scheduler (tcp://host:8786)",
     )
     p.add_argument("--no-probes", action="store_true", help="skip latency and memory probes")
     p.add_argument(

@@ -69,7 +69,9 @@ def add_import(commands: Subcommands) -> None:
         "--index-order", help="name of the benchmark whose index --index-column holds, e.g. nb201"
     )
     flat.add_argument(
-        "--seed", type=int, help="the values are one training seed's (default: a mean over seeds)"
+        "--seed",
+        type=count("--seed", 0),
+        help="the values are one training seed's (default: a mean over seeds)",
     )
     flat.add_argument("--dataset", dest="dataset_name", help="dataset name to record")
     flat.add_argument(

@@ -8,6 +8,7 @@ report and its figures as JSON beside it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -48,11 +49,16 @@ def add_reproduce(commands: Subcommands) -> None:
 
 
 def _write(path: Path, text: str) -> None:
-    """Write via a temporary file, so a failure never leaves half a report."""
+    """Write via a temporary file, so a failure (a full disk, say) never leaves half a
+    report nor the temporary file; the earlier report stays as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ the handlers.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from nasbench.cli.args import Subcommands, assignment, count, int_list, print_json
+from nasbench.cli.args import Subcommands, assignment, count, int_list, print_json, real
 from nasbench.cli.plugins import SURROGATE_COMMANDS_GROUP, add_plugin_commands
 from nasbench.core.errors import ConfigError, NasbenchError, one_line
 from nasbench.reporting.console import metric_rows_text
@@ -224,8 +225,12 @@ def _add_fit(commands: Subcommands) -> None:
         metavar="KEY=VALUE",
         help="surrogate hyperparameter",
     )
-    q.add_argument("--holdout", type=float, default=0.2, help="fraction held out to state quality (0.2)")
-    q.add_argument("--seed", type=int, default=0, help="seed of the split and the surrogates (default 0)")
+    q.add_argument(
+        "--holdout", type=real("--holdout"), default=0.2, help="fraction held out to state quality (0.2)"
+    )
+    q.add_argument(
+        "--seed", type=count("--seed", 0), default=0, help="seed of the split and the surrogates (default 0)"
+    )
     q.add_argument("--out", required=True, metavar="DIR", help="directory to write")
     q.add_argument("--overwrite", action="store_true", help="replace an existing non-empty DIR")
     q.add_argument("--json", action="store_true", help="print JSON")
@@ -237,7 +242,8 @@ def cmd_surrogate_fit(args: argparse.Namespace) -> int:
     from nasbench.prediction.surrogate_benchmark import fit_surrogate_model
 
     target = Path(args.out)
-    if target.exists() and (not target.is_dir() or any(target.iterdir())) and not args.overwrite:
+    _check_output_directory(target)  # before the fit, which can take minutes
+    if target.exists() and any(target.iterdir()) and not args.overwrite:
         raise ConfigError(f"{target}: exists and is not empty (pass --overwrite)")
     model = fit_surrogate_model(
         open_table(args.table),
@@ -263,6 +269,18 @@ def cmd_surrogate_fit(args: argparse.Namespace) -> int:
         ["target", "kendall_tau", "spearman", "r2", "mae", "precision_at_10"],
     )
     return 0
+
+
+def _check_output_directory(target: Path) -> None:
+    """Refuse an ``--out DIR`` that cannot become a directory: an existing file, or a path
+    under one."""
+    if target.exists() and not target.is_dir():
+        raise ConfigError(f"--out {target}: not a directory (surrogate fit writes a directory)")
+    for parent in target.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError(f"--out {target}: {parent} is not a directory")
+            break
 
 
 # --------------------------------------------------------------------- tune
@@ -350,10 +368,26 @@ def cmd_surrogate_report(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix != ".md":
         raise ConfigError(f"--out {out}: the predictor report is Markdown, give a path ending in .md")
-    text = predictor_report([load_study(path) for path in args.studies], title=args.title)
+    if out.is_dir():
+        raise ConfigError(f"--out {out}: is a directory")
+    for study in args.studies:  # a FIFO or a device would block the read forever
+        if not Path(study).is_file():
+            why = "no such file" if not Path(study).exists() else "not a regular file"
+            raise ConfigError(f"{study}: {why} (a study is a JSON file)")
+    studies = []
+    for study in args.studies:
+        try:
+            studies.append(load_study(study))
+        except UnicodeDecodeError:  # load_study catches only OSError and JSON errors
+            raise ConfigError(f"{study}: not a JSON study (not UTF-8 text)") from None
+    text = predictor_report(studies, title=args.title)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(out)  # a reader never sees half a report
+    try:  # a reader never sees half a report; a failure leaves no partial file
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(out)
+    finally:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
     print(f"wrote {out}: {len(args.studies)} studies")
     return 0

@@ -13,10 +13,14 @@ import argparse
 import os
 from pathlib import Path
 
-from nasbench.cli.args import Subcommands, minimum, print_json
+from nasbench.cli.args import Subcommands, count, minimum, print_json
 from nasbench.core.errors import ConfigError
+from nasbench.core.schema import MAX_EPOCHS
 
 __all__ = ["add_validity"]
+
+#: Largest ``--epoch`` position either way: a table holds at most this many epochs.
+MAX_EPOCH_POSITION = MAX_EPOCHS
 
 
 def add_validity(commands: Subcommands) -> None:
@@ -32,9 +36,17 @@ def add_validity(commands: Subcommands) -> None:
     p.add_argument("--against", required=True, metavar="REF", help="path of the reference .h5 table")
     p.add_argument("--metric", default="test_acc", help="metric of TABLE (default test_acc, mean over seeds)")
     p.add_argument("--against-metric", default="test_acc", help="metric of REF (default test_acc)")
-    p.add_argument("--epoch", type=int, default=-1, help="epoch position in TABLE (default -1, the last)")
     p.add_argument(
-        "--against-epoch", type=int, default=-1, help="epoch position in REF (default -1, the last)"
+        "--epoch",
+        type=count("--epoch", -MAX_EPOCH_POSITION, MAX_EPOCH_POSITION),
+        default=-1,
+        help="epoch position in TABLE (default -1, the last)",
+    )
+    p.add_argument(
+        "--against-epoch",
+        type=count("--against-epoch", -MAX_EPOCH_POSITION, MAX_EPOCH_POSITION),
+        default=-1,
+        help="epoch position in REF (default -1, the last)",
     )
     p.add_argument(
         "--min-stratum-size",

@@ -36,12 +36,13 @@ from typing import Any
 import numpy as np
 
 from nasbench.core.errors import ConfigError, TableError, one_line
+from nasbench.core.options import shorten
 from nasbench.core.schema import STATUS_PENDING
 from nasbench.core.space import CellSpace, get_space
 from nasbench.core.table import open_table
 from nasbench.core.table_writer import TableWriter
 from nasbench.core.validation import Integer, Optional, Real, validate
-from nasbench.generation.journal import Journal, checkpoint
+from nasbench.generation.journal import HEADROOM_BYTES, Journal, checkpoint, require_space
 from nasbench.generation.merge import merge_tables
 from nasbench.nets.train import Protocol, get_protocol
 
@@ -166,7 +167,9 @@ class GenerateSummary:
 def _exclusive(out: Path) -> Iterator[None]:
     """Hold ``OUT.lock`` for the block: one generator writes a table at a time. The lock
     sits beside the resolved path, so a second generator reaching the same file through a
-    symlink (or another relative path) finds it taken."""
+    symlink (or another relative path) finds it taken. When the block fails before any
+    table exists, the lock file goes too (still held, so no other generator is inside):
+    a failed first run leaves nothing behind."""
     real = out.resolve()
     lock_path = real.with_name(real.name + ".lock")
     handle = open(lock_path, "a+")
@@ -175,7 +178,13 @@ def _exclusive(out: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise TableError(f"{out}: another nasbench generate is writing this table") from None
-        yield
+        try:
+            yield
+        except BaseException:
+            if not real.exists():
+                with contextlib.suppress(OSError):
+                    lock_path.unlink()
+            raise
     finally:
         handle.close()
 
@@ -210,6 +219,8 @@ def _open_or_create(out: Path, space: CellSpace, protocol: Protocol, dataset_inf
                     f"refusing to mix results: write to another file"
                 )
         return
+    # An empty table takes a few dozen bytes per architecture; ask for plenty more.
+    require_space(out.with_name(out.name + ".tmp"), 64 * space.size + HEADROOM_BYTES)
     params, flops = cost_arrays(space, model)
     TableWriter.create(
         out,
@@ -275,9 +286,110 @@ def generate(
     if shard is not None and not (isinstance(shard, tuple) and len(shard) == 2 and 0 <= shard[0] < shard[1]):
         raise ConfigError(f"generate: shard must be (i, n) with 0 <= i < n, got {shard!r}")
     checkpoint_seconds = validate("generate", "checkpoint_seconds", checkpoint_seconds, Real(0))
+    _check_target(target)
     data = recipe.load_data(data_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
     journal = Journal(target.with_name(target.name + ".journal"))
+    created: list[Path] = []
+    try:
+        created = _make_parent(target)
+        summary = _generate_locked(
+            target,
+            journal,
+            cell_space,
+            recipe,
+            data,
+            limit=limit,
+            shard=shard,
+            workers=workers,
+            scheduler=scheduler,
+            data_dir=data_dir,
+            probes=probes,
+            probe_settings=probe_settings,
+            checkpoint_seconds=checkpoint_seconds,
+            progress=progress,
+        )
+    except OSError as exc:  # a full disk, a file-size limit, a permission: one line, nothing lost
+        _remove_empty(created, target)
+        if not target.exists():
+            raise TableError(f"{target}: not created: {_os_reason(exc)}") from exc
+        raise TableError(
+            f"{target}: stopped: {_os_reason(exc)}; the table is as of its last checkpoint and "
+            f"finished runs are kept in {journal.path.name}: re-run to resume"
+        ) from exc
+    except BaseException:
+        _remove_empty(created, target)
+        raise
+    summary.wall_seconds = time.perf_counter() - started
+    if log is not None and summary.errors:
+        for message in summary.errors[:5]:
+            log(message)
+    return summary
+
+
+def _os_reason(exc: OSError) -> str:
+    """``FILE: REASON`` of an OS error, the file name cut to 160 characters."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return reason
+    name = exc.filename
+    return f"{shorten(os.fsdecode(name) if isinstance(name, (str, bytes)) else name, 160)}: {reason}"
+
+
+def _check_target(target: Path) -> None:
+    """Refuse, before anything is written, a table path that cannot be a table: a
+    directory, something other than a regular file, or a path under a plain file."""
+    if target.is_dir():
+        raise TableError(f"{target}: is a directory, not a table file")
+    if target.exists() and not target.is_file():
+        raise TableError(f"{target}: not a regular file (a table is an HDF5 file)")
+    for parent in target.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise TableError(f"{target}: {parent} is not a directory")
+            break
+
+
+def _make_parent(target: Path) -> list[Path]:
+    """Create the table's directory (and its parents) if missing; returns those created,
+    deepest first."""
+    missing = [parent for parent in target.parents if not parent.exists()]
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _remove_empty(missing, target)
+        raise TableError(f"{target}: cannot create its directory ({_os_reason(exc)})") from None
+    return missing
+
+
+def _remove_empty(directories: Sequence[Path], target: Path) -> None:
+    """After a failed first run (no table at ``target``), remove the directories it made,
+    deepest first, if they are still empty."""
+    if target.exists():
+        return
+    for directory in directories:
+        with contextlib.suppress(OSError):
+            directory.rmdir()
+
+
+def _generate_locked(
+    target: Path,
+    journal: Journal,
+    cell_space: CellSpace,
+    recipe: Protocol,
+    data: Any,
+    *,
+    limit: int | None,
+    shard: tuple[int, int] | None,
+    workers: int | None,
+    scheduler: str | None,
+    data_dir: str | None,
+    probes: bool,
+    probe_settings: dict[str, Any] | None,
+    checkpoint_seconds: float,
+    progress: bool,
+) -> GenerateSummary:
+    """The body of :func:`generate`, holding the table's lock: create or check the table,
+    replay the journal, train, probe. Temporary files are removed on every way out."""
     with _exclusive(target):
         target.with_name(target.name + ".tmp").unlink(missing_ok=True)
         _open_or_create(target, cell_space, recipe, data.info)
@@ -352,10 +464,6 @@ def generate(
                 target, journal, table_id, chosen, cell_space, recipe, settings, summary, record, progress
             )
             checkpoint(target, journal, table_id)
-    summary.wall_seconds = time.perf_counter() - started
-    if log is not None and summary.errors:
-        for message in summary.errors[:5]:
-            log(message)
     return summary
 
 

@@ -5,7 +5,8 @@ line each, flushed and fsynced). At checkpoints the journal is applied to a copy
 table, the copy is sealed and moved over the table in one rename, and only then is the
 journal emptied. A kill at any moment leaves a table that opens and validates plus a
 journal whose complete lines are replayed on the next run; replaying an entry already in
-the table writes the same values again.
+the table writes the same values again. A failed checkpoint (a full disk, say) removes its
+temporary copy and leaves the table and the journal as they were.
 
 Entries are ``{"kind": "run", ...}`` (one (class, seed) training run) or
 ``{"kind": "probe", ...}`` (one device measurement shared by several rows), each tagged
@@ -15,9 +16,11 @@ with the ``table_id`` of the table they belong to; entries of another table are 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
+import resource
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,9 +30,31 @@ import numpy as np
 
 from nasbench.core.table_writer import TableWriter
 
-__all__ = ["Journal", "checkpoint"]
+__all__ = ["HEADROOM_BYTES", "Journal", "checkpoint", "require_space"]
 
 logger = logging.getLogger(__name__)
+
+#: Bytes asked for beyond the estimate of what a table write needs.
+HEADROOM_BYTES = 1 << 20
+
+
+def require_space(path: Path, needed: int) -> None:
+    """Raise ``OSError`` (ENOSPC or EFBIG, naming ``path``) unless a file of ``needed``
+    bytes fits in ``path``'s directory and under this process's file-size limit.
+
+    HDF5 copes badly with a write that fails halfway (errors at garbage collection, at
+    worst a crash that no ``finally`` survives), so the generator checks for room before
+    letting it write and fails cleanly, with nothing written, when there is none.
+    """
+    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if soft != resource.RLIM_INFINITY and needed > soft:
+        reason = f"{os.strerror(errno.EFBIG)} (needs about {needed:,} bytes; the file-size limit is {soft:,})"
+        raise OSError(errno.EFBIG, reason, str(path))
+    stats = os.statvfs(path.parent)
+    free = stats.f_bavail * stats.f_frsize
+    if needed > free:
+        reason = f"{os.strerror(errno.ENOSPC)} (needs about {needed:,} bytes, {free:,} free)"
+        raise OSError(errno.ENOSPC, reason, str(path))
 
 
 class Journal:
@@ -77,8 +102,12 @@ class Journal:
     def clear(self) -> None:
         """Empty the journal atomically (after its entries reached the table)."""
         temporary = self.path.with_name(self.path.name + ".tmp")
-        temporary.write_text("")
-        os.replace(temporary, self.path)
+        try:
+            temporary.write_text("")
+            os.replace(temporary, self.path)
+        finally:
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
 
 
 def _fsync_path(path: Path) -> None:
@@ -132,14 +161,17 @@ def checkpoint(out: Path, journal: Journal, table_id: str) -> int:
             journal.clear()  # only torn fragments: nothing to keep
         return 0
     temporary = out.with_name(out.name + ".tmp")
-    shutil.copyfile(out, temporary)
-    try:
+    # Room for the copy and what the entries add (their JSON is larger than the binary values).
+    require_space(temporary, out.stat().st_size + 4 * journal.path.stat().st_size + HEADROOM_BYTES)
+    try:  # the copy too: a full disk fails it halfway, and half a copy must not stay behind
+        shutil.copyfile(out, temporary)
         with TableWriter(temporary) as writer:
             applied = _apply_entries(writer, entries, table_id)
         _fsync_path(temporary)
         os.replace(temporary, out)
     finally:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
     journal.clear()
     logger.debug("%s: checkpoint applied %d journal entries", out, applied)
     return applied

@@ -22,9 +22,18 @@ import torch
 import torch.nn.functional as F
 
 from nasbench.core.errors import ConfigError
-from nasbench.core.schema import EPOCH_METRICS
+from nasbench.core.schema import EPOCH_METRICS, MAX_EPOCHS, MAX_SEEDS
 from nasbench.core.space import ArchLike, CellSpace, get_space
-from nasbench.core.validation import Boolean, Constraint, Integer, Optional, Options, Real, validate
+from nasbench.core.validation import (
+    Boolean,
+    Constraint,
+    Instance,
+    Integer,
+    Optional,
+    Options,
+    Real,
+    validate,
+)
 
 __all__ = [
     "PROTOCOL_PRESETS",
@@ -37,24 +46,33 @@ __all__ = [
 _SCHEDULES = ("cosine", "constant")
 _AUGMENTATIONS = ("flip", "crop")
 
+#: Range of one seed: a table stores seeds as int64.
+SEED_RANGE = (-(2**63), 2**63 - 1)
+
 #: What each checked field of a :class:`Protocol` may hold (validated in ``__post_init__``).
+#: The upper bounds are sanity limits, far above any protocol in use (NAS-Bench-201: 32 px,
+#: width 16, 5 cells per stage, 200 epochs), so that a typo such as ``resolution=100000``
+#: is refused in one line instead of allocating terabytes; ``epochs`` and the number of
+#: seeds are the table schema's limits (:data:`~nasbench.core.schema.MAX_EPOCHS`, ``MAX_SEEDS``).
 _FIELD_CONSTRAINTS: dict[str, Constraint] = {
-    "resolution": Integer(1),
-    "width": Integer(1),
-    "cells_per_stage": Integer(0),
-    "epochs": Integer(1),
-    "batch_size": Integer(1),
-    "eval_batch_size": Integer(1),
-    "val_size": Integer(1),
-    "train_size": Optional(Integer(1)),
-    "split_seed": Integer(0),
+    "dataset": Instance((str,), "a dataset name"),
+    "resolution": Integer(1, 1024),
+    "width": Integer(1, 1024),
+    "cells_per_stage": Integer(0, 100),
+    "epochs": Integer(1, MAX_EPOCHS),
+    "batch_size": Integer(1, 65_536),
+    "eval_batch_size": Integer(1, 65_536),
+    "val_size": Integer(1, 10_000_000),
+    "train_size": Optional(Integer(1, 100_000_000)),
+    "split_seed": Integer(0, 2**32 - 1),
     "learning_rate": Real(0.0),
     "momentum": Real(0.0),
+    "nesterov": Boolean(),
     "weight_decay": Real(0.0),
     "warmup_epochs": Real(0.0),
     "label_smoothing": Real(0.0),
     "schedule": Options(_SCHEDULES),
-    "crop_padding": Integer(0),
+    "crop_padding": Integer(0, 1024),
     "grad_clip_norm": Optional(Real(0.0, low_open=True)),
     "bf16": Boolean(),
     "channels_last": Boolean(),
@@ -93,8 +111,16 @@ class Protocol:
         augment = self.augment
         if isinstance(augment, str):
             augment = tuple(part.strip() for part in augment.split(",") if part.strip())
+        if not isinstance(augment, (list, tuple)) or not all(isinstance(a, str) for a in augment):
+            raise ConfigError(f"protocol: augment must be a list of names, got {augment!r}")
         object.__setattr__(self, "augment", tuple(augment))
-        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        seeds = self.seeds
+        if not isinstance(seeds, (list, tuple)) or len(seeds) > MAX_SEEDS:
+            raise ConfigError(f"protocol: seeds must be a list of at most {MAX_SEEDS} integers")
+        low, high = SEED_RANGE
+        for seed in seeds:
+            validate("protocol", "seeds[]", seed, Integer(low, high))
+        object.__setattr__(self, "seeds", tuple(int(s) for s in seeds))
         for name, constraint in _FIELD_CONSTRAINTS.items():
             validate("protocol", name, getattr(self, name), constraint)
         if self.label_smoothing >= 1:
