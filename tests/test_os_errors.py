@@ -538,12 +538,6 @@ def test_generate_of_a_new_table_on_a_full_disk_leaves_nothing(tmp_path: Path) -
     assert files_under(tmp_path) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="nasbench/core/table_writer.py (TableWriter.create, not this change's): when HDF5's writes "
-    "fail (EFBIG/ENOSPC), h5py prints errors at deallocation and the process can crash with SIGSEGV; "
-    "argv: init-table --out new.h5 under RLIMIT_FSIZE=20000",
-)
 def test_init_table_on_a_full_disk_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
     done = limited_run(["init-table", "--out", "new.h5", "--preset", "tiny"], 20_000, tmp_path)
     assert_one_line(done.returncode, done.stderr, "new.h5")

@@ -456,3 +456,19 @@ def test_a_plugin_is_imported_only_in_sandboxes(
     config = json.loads((tmp_path / "out" / "config.json").read_text())
     provider = {s["name"]: s["provider"] for s in config["strategies"]}["t-pidmark"]
     assert provider == {"distribution": "nasbench-pidmark", "version": "0.1", "module": "nasbench_pidmark"}
+
+
+def test_a_comparison_that_cannot_start_leaves_no_partial_directory(
+    tables: dict[str, Path], tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match="Dask scheduler"):
+        compare(
+            [tables["base"]],
+            ["rs"],
+            1,
+            Budget(evaluations=2),
+            tmp_path / "out",
+            scheduler="tcp://127.0.0.1:1",
+            progress=False,
+        )
+    assert list(tmp_path.iterdir()) == []

@@ -21,6 +21,7 @@ from nasbench.cli.args import (
     count,
     print_json,
     real,
+    scheduler_address,
     strategy_assignment,
     strategy_params,
 )
@@ -94,7 +95,10 @@ def add_compare(commands: Subcommands) -> None:
         help="local Dask worker processes, one thread each (default 0: in this process)",
     )
     p.add_argument(
-        "--scheduler", default=None, help="address of an existing Dask scheduler (tcp://host:8786)"
+        "--scheduler",
+        type=scheduler_address("--scheduler"),
+        default=None,
+        help="address of an existing Dask scheduler (tcp://host:8786)",
     )
     p.add_argument(
         "--run-timeout",

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 import numpy as np
 
 from nasbench.cli.args import Subcommands, minimum, print_json, seed_list
-from nasbench.core.errors import ConfigError
+from nasbench.core.errors import ConfigError, TableError
 from nasbench.core.space import MAX_ENUMERABLE_SIZE, SPACE_PRESETS, clipped, get_space, parse_index
 
 __all__ = [
@@ -300,14 +299,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from nasbench.core.table import validate_table
 
     problems = validate_table(args.table)
+    shown_path = clipped(args.table.encode("unicode_escape").decode("ascii"), 120)
     if args.json:
         print_json({"path": args.table, "valid": not problems, "problems": problems})
     elif problems:
-        print(
-            f"nasbench: invalid table {args.table}: " + " ".join("; ".join(problems).split()), file=sys.stderr
-        )
+        # a TableError: the command line prints it as its one short, escaped line
+        raise TableError(f"invalid table {shown_path}: " + "; ".join(problems))
     else:
-        print(f"{args.table}: valid")
+        print(f"{shown_path}: valid")
     return 0 if not problems else 1
 
 

@@ -10,10 +10,12 @@ itself is documented in :mod:`nasbench.core.schema`.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
 import os
+import resource
 import stat
 import time
 from collections.abc import Iterator, Mapping
@@ -385,3 +387,22 @@ def verify_content(
         if len(_VERIFIED) >= _VERIFIED_LIMIT:
             _VERIFIED.pop(next(iter(_VERIFIED)))
         _VERIFIED[identity] = stored
+
+
+def require_space(path: Path, needed: int) -> None:
+    """Raise ``OSError`` (ENOSPC or EFBIG, naming ``path``) unless a file of ``needed``
+    bytes fits in ``path``'s directory and under this process's file-size limit.
+
+    HDF5 copes badly with a write that fails halfway (errors at garbage collection, at
+    worst a crash that no ``finally`` survives), so the generator checks for room before
+    letting it write and fails cleanly, with nothing written, when there is none.
+    """
+    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if soft != resource.RLIM_INFINITY and needed > soft:
+        reason = f"{os.strerror(errno.EFBIG)} (needs about {needed:,} bytes; the file-size limit is {soft:,})"
+        raise OSError(errno.EFBIG, reason, str(path))
+    stats = os.statvfs(path.parent)
+    free = stats.f_bavail * stats.f_frsize
+    if needed > free:
+        reason = f"{os.strerror(errno.ENOSPC)} (needs about {needed:,} bytes, {free:,} free)"
+        raise OSError(errno.ENOSPC, reason, str(path))

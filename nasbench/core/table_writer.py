@@ -51,6 +51,7 @@ from nasbench.core.table_file import (
     json_attr,
     open_h5,
     plain,
+    require_space,
 )
 
 __all__ = ["TableWriter"]
@@ -237,6 +238,9 @@ class TableWriter:
             raise TableError(f"{target}: is a directory")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
+            # HDF5 may crash, not raise, on a write that fails halfway: check for room first
+            # (the skeleton: per-index arrays, attributes and chunk indices).
+            require_space(temporary, 64 * int(indices.shape[0]) + (1 << 20))
             cls._write_skeleton(
                 temporary,
                 space,

@@ -37,7 +37,7 @@ def connect(workers: int, scheduler: str | None) -> tuple[Any, Any]:
     if scheduler is not None:
         try:
             return Client(scheduler, timeout="20s"), None
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:  # ValueError: a malformed address
             raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     with dask.config.set(LOCAL_CLUSTER_CONFIG):
         cluster = LocalCluster(

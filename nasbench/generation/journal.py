@@ -16,11 +16,9 @@ with the ``table_id`` of the table they belong to; entries of another table are 
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import logging
 import os
-import resource
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from nasbench.core.table_file import require_space
 from nasbench.core.table_writer import TableWriter
 
 __all__ = ["HEADROOM_BYTES", "Journal", "checkpoint", "require_space"]
@@ -36,25 +35,6 @@ logger = logging.getLogger(__name__)
 
 #: Bytes asked for beyond the estimate of what a table write needs.
 HEADROOM_BYTES = 1 << 20
-
-
-def require_space(path: Path, needed: int) -> None:
-    """Raise ``OSError`` (ENOSPC or EFBIG, naming ``path``) unless a file of ``needed``
-    bytes fits in ``path``'s directory and under this process's file-size limit.
-
-    HDF5 copes badly with a write that fails halfway (errors at garbage collection, at
-    worst a crash that no ``finally`` survives), so the generator checks for room before
-    letting it write and fails cleanly, with nothing written, when there is none.
-    """
-    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
-    if soft != resource.RLIM_INFINITY and needed > soft:
-        reason = f"{os.strerror(errno.EFBIG)} (needs about {needed:,} bytes; the file-size limit is {soft:,})"
-        raise OSError(errno.EFBIG, reason, str(path))
-    stats = os.statvfs(path.parent)
-    free = stats.f_bavail * stats.f_frsize
-    if needed > free:
-        reason = f"{os.strerror(errno.ENOSPC)} (needs about {needed:,} bytes, {free:,} free)"
-        raise OSError(errno.ENOSPC, reason, str(path))
 
 
 class Journal:

@@ -48,6 +48,8 @@ class PartialRuns:
         self._config_text = config_text
         self._overwrite = overwrite
         self._handle: Any = None
+        #: Runs kept by :meth:`add` in this process.
+        self.added = 0
 
     def load(self, keys: Collection[Key]) -> dict[Key, dict[str, Any]]:
         """The runs finished earlier by this same comparison (those among ``keys``)."""
@@ -97,6 +99,7 @@ class PartialRuns:
         self._handle.write(json.dumps(outcome, sort_keys=True) + "\n")
         self._handle.flush()
         os.fsync(self._handle.fileno())
+        self.added += 1
 
     def close(self) -> None:
         if self._handle is not None:

@@ -259,6 +259,10 @@ def compare(
     partial.open()
     try:
         outcomes.update(_run(pending, int(workers), scheduler, progress, partial))
+    except BaseException:
+        if not outcomes and not partial.added:  # nothing finished: leave nothing behind
+            partial.discard()
+        raise
     finally:
         partial.close()
     timing_runs: list[dict[str, Any]] = []
