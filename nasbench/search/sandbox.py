@@ -363,9 +363,14 @@ def _child(conn: Any, request: dict[str, Any]) -> None:
         }
     except BaseException as exc:
         message = {"op": "failed", "error": error_line(exc), "traceback": traceback_text(exc)}
+    _last_word(conn, message)
+
+
+def _last_word(conn: Any, message: Mapping[str, Any]) -> None:
+    """Send the child's final message and end the child (no exit handlers of plug-in code)."""
     try:
         _send(conn, message)
-    except BaseException:
+    except BaseException:  # the parent is gone, or the message is too large
         pass
     finally:
         sys.stdout.flush()
@@ -410,14 +415,7 @@ def _describe(conn: Any, request: dict[str, Any]) -> None:
             "op": "failed",
             "error": f"a strategy plug-in failed while being checked: {error_line(exc)}",
         }
-    try:
-        _send(conn, message)
-    except BaseException:
-        pass
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
+    _last_word(conn, message)
 
 
 def describe_isolated(
