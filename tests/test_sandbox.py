@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ def _test_values_in_reach(task: Any) -> np.ndarray | None:
     from nasbench.search import jobs
 
     objects = gc.get_objects()
+    warnings.simplefilter("ignore", FutureWarning)  # deprecated torch names warn when inspected
     for item in objects:
         if isinstance(item, Benchmark) and item.__dict__.get("task") is task and "_test_acc" in item.__dict__:
             return np.asarray(item.__dict__["_test_acc"])
