@@ -333,8 +333,8 @@ def raising_command(monkeypatch: pytest.MonkeyPatch) -> Callable[[BaseException]
         ),
         (OSError(errno.EFBIG, "File too large", "t.h5"), "nasbench: error: t.h5: File too large", 1),
         (
-            PermissionError(errno.EACCES, "Permission denied", "/root/x"),
-            "nasbench: error: /root/x: Permission denied",
+            PermissionError(errno.EACCES, "Permission denied", "locked/x"),
+            "nasbench: error: locked/x: Permission denied",
             1,
         ),
         (
