@@ -32,7 +32,6 @@ from nasbench.core.table import STATUS_DONE, STATUS_FAILED, Table, TableWriter, 
 from nasbench.search.sandbox import run_isolated
 from nasbench.search.strategy import (
     Strategy,
-    Trial,
     create_strategy,
     get_strategy_class,
     run_strategy,
@@ -248,9 +247,6 @@ class Overspender(Strategy):
             except Exception:
                 continue
         return benchmark
-
-    def ask(self) -> Trial:  # never called: run is overridden
-        raise NotImplementedError
 
 
 def _trials(benchmark: Benchmark) -> list[tuple[int, int]]:
