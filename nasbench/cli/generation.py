@@ -188,7 +188,8 @@ def add_fidelity(commands: Subcommands) -> None:
         help="seed-to-seed agreement of a protocol on a fixed random sample",
         description="Train the first N classes of the generator's seeded order with every seed of a "
         "protocol (resumable) and report seed-to-seed Spearman and Kendall tau of final val accuracy, "
-        "mean |seed difference|, Spearman of each epoch with the final one and core-seconds per run.",
+        "mean |seed difference|, Spearman of each epoch with the final one and core-seconds per run; "
+        "with --against, also how the seed mean ranks the sample against reference tables.",
     )
     p.add_argument("--out", required=True, help="path of the .h5 table to write or resume")
     p.add_argument("--space", default="nb201", choices=sorted(SPACE_PRESETS), help="space preset")
@@ -201,6 +202,14 @@ def add_fidelity(commands: Subcommands) -> None:
         type=minimum("--workers", 0),
         default=None,
         help="local worker processes (default: one per core)",
+    )
+    p.add_argument(
+        "--against",
+        action="append",
+        default=[],
+        metavar="REF",
+        help="reference table (e.g. tables/nb201-cifar10-hp12.h5) to judge the sample's seed-mean "
+        "test accuracy against; repeatable",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -221,6 +230,7 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
         workers=args.workers,
         data_dir=args.data_dir,
         progress=not args.quiet,
+        against=args.against,
     )
     if args.json:
         print_json(report)
@@ -240,7 +250,20 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
         f"would take {report['table_core_hours']:.1f} core-hours; seed-mean Spearman estimate "
         f"{report['seed_mean_spearman_estimate']:.3f}"
     )
+    for name, external in report.get("external", {}).items():
+        per_class = external["per_class"]
+        print(
+            f"against {name} ({per_class['n']} classes, seed-mean test accuracy): Spearman "
+            f"{_figure(per_class['spearman'])}, Kendall tau {_figure(per_class['kendall_tau'])}, "
+            f"top-5 % overlap {_figure(per_class['top_5pct_overlap'], 1)} %; with many seeds "
+            f"(est.) {_figure(external['per_class_spearman_noiseless'])}"
+        )
     return 0
+
+
+def _figure(value: float | None, digits: int = 3) -> str:
+    """A report figure for the terminal; None (undefined) prints as n/a."""
+    return "n/a" if value is None else f"{value:.{digits}f}"
 
 
 # --------------------------------------------------------------------- frontier

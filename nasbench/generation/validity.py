@@ -241,6 +241,7 @@ def validity(
     epoch: int = -1,
     reference_epoch: int = -1,
     min_stratum_size: int = MIN_STRATUM_SIZE,
+    classes: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """How well ``table``'s ``metric`` at ``epoch`` (mean over its seeds) ranks the
     architectures it shares with ``reference`` the way ``reference_metric`` at
@@ -260,6 +261,9 @@ def validity(
     reference_row = {str(reference.space.from_index(int(i))): row for row, i in enumerate(reference.indices)}
     table_names = [str(table.space.from_index(int(i))) for i in table.indices]
     pairs = [(row, reference_row[name]) for row, name in enumerate(table_names) if name in reference_row]
+    if classes is not None:
+        wanted = np.isin(table.canonical, np.asarray(classes, dtype=np.int64))
+        pairs = [(row, other) for row, other in pairs if wanted[row]]
     table_rows = np.asarray([t for t, _ in pairs], dtype=np.int64)
     reference_rows = np.asarray([r for _, r in pairs], dtype=np.int64)
     table_raw = table_values[table_rows] if pairs else np.zeros(0)
