@@ -77,3 +77,30 @@ def test_cli_card(table_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["card", str(table_path.with_name("missing.h5"))]) == 1
     err = capsys.readouterr().err
     assert err.startswith("nasbench: error:") and err.count("\n") == 1
+
+
+def test_card_shows_external_validity(tmp_path: Path) -> None:
+    """Figures measured with ``fidelity --against`` appear per reference and view; the
+    many-seed estimate only on the per-class row it was computed for."""
+    path = tmp_path / "t.h5"
+    synthetic_table(path)
+    per_architecture = {"n": 15625, "spearman": 0.7412, "kendall_tau": 0.55}
+    per_architecture |= {"top_1pct_overlap": 20.0, "top_5pct_overlap": 38.0}
+    per_class = {"n": 6466, "spearman": 0.731, "kendall_tau": 0.54}
+    per_class |= {"top_1pct_overlap": None, "top_5pct_overlap": 41.25}
+    external = {
+        "nb201-cifar10-hp12": {
+            "reference_metric": "test_acc",
+            "per_architecture": per_architecture,
+            "per_class": per_class,
+            "per_class_spearman_noiseless": 0.79,
+        }
+    }
+    with TableWriter(path) as writer:
+        writer.set_attr("fidelity", {"archs": 6466, "spearman": 0.74, "external": external})
+    card = data_card(open_table(path))
+    assert "**External validity**" in card
+    reference = "| nb201-cifar10-hp12 (test_acc) |"
+    assert f"{reference} per architecture | 15625 | 0.741 | 0.550 | 20.0 % | 38.0 % | {MISSING} |" in card
+    assert f"{reference} per class | 6466 | 0.731 | 0.540 | {MISSING} | 41.2 % | 0.790 |" in card
+    assert "**External validity**" not in data_card(synthetic_table(tmp_path / "u.h5"))

@@ -18,7 +18,7 @@ import numpy as np
 from nasbench.core.cost import generation_seconds
 from nasbench.core.schema import STATUS_DONE, STATUS_FAILED, STATUS_PENDING
 from nasbench.reporting import markdown
-from nasbench.reporting.markdown import Markdown, code, fence, number, text
+from nasbench.reporting.markdown import MISSING, Markdown, code, fence, number, text
 
 if TYPE_CHECKING:
     from nasbench.core.table import Table
@@ -48,6 +48,47 @@ def _range(values: np.ndarray, digits: int = 3) -> str:
     if finite.size == 0:
         return "not measured"
     return f"{finite.min():.{digits}f} to {finite.max():.{digits}f} (median {np.median(finite):.{digits}f})"
+
+
+def _external_lines(external: dict[str, Any]) -> list[str]:
+    """The card's external-validity table: the seed mean of final test accuracy against each
+    reference the fidelity figures were measured against (``nasbench fidelity --against``)."""
+    if not external:
+        return []
+    header = (
+        "reference",
+        "view",
+        "n",
+        "Spearman",
+        "Kendall τ",
+        "top-1 % overlap",
+        "top-5 % overlap",
+        "Spearman with many seeds (est.)",
+    )
+    rows = []
+    for name, figures in sorted(external.items()):
+        noiseless = number(figures.get("per_class_spearman_noiseless"), 3)
+        for view in ("per_architecture", "per_class"):
+            values = figures.get(view) or {}
+            rows.append(
+                (
+                    f"{name} ({figures.get('reference_metric', 'test_acc')})",
+                    view.replace("_", " "),
+                    str(values.get("n", MISSING)),
+                    number(values.get("spearman"), 3),
+                    number(values.get("kendall_tau"), 3),
+                    number(values.get("top_1pct_overlap"), 1, suffix=" %"),
+                    number(values.get("top_5pct_overlap"), 1, suffix=" %"),
+                    noiseless if view == "per_class" else MISSING,
+                )
+            )
+    return [
+        "",
+        "**External validity** (seed mean of final test accuracy against each reference; per "
+        "architecture counts every cell, per class every distinct network once)",
+        "",
+        markdown.table(header, rows),
+    ]
 
 
 def data_card(table: Table, *, title: str | None = None, command: str | None = None) -> str:
@@ -132,6 +173,7 @@ def data_card(table: Table, *, title: str | None = None, command: str | None = N
             ),
         ]
         lines.append(_key_values(pairs))
+        lines += _external_lines(fidelity.get("external") or {})
     else:
         lines.append("Not measured yet (`nasbench fidelity`).")
     lines += ["", "**What it holds**", ""]
