@@ -16,9 +16,11 @@ Rules, chosen to be fair between black-box and multi-fidelity strategies:
 - A seconds budget is hard: an evaluation that would end after it does not finish; the
   clock stops at the budget and :class:`BudgetExhausted` is raised.
 - The incumbent is the evaluation with the best validation accuracy so far (ties: the
-  earlier one). Its test accuracy (final epoch, mean over the table's seeds) and regret
-  against the table's best test accuracy are recorded after every evaluation; test
-  metrics never reach the strategy.
+  earlier one). Its test accuracy and regret are recorded after every evaluation; test
+  metrics never reach the strategy. ``scoring`` says which runs give that test accuracy
+  (:mod:`nasbench.bench.scoring`): by default the class's seeds other than the one the
+  search saw (``holdout``), at the epoch the run has trained the class to; the regret is
+  against the run's best class on the same values.
 - A run the table records as failed (training diverged) scores 0 validation accuracy.
 """
 
@@ -33,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nasbench.bench.results import TRAJECTORY_COLUMNS
+from nasbench.bench.scoring import Scoring, check_scoring, drawn_columns, score_curves, scoring_table
 from nasbench.core.cost import run_seconds
 from nasbench.core.errors import ConfigError, MetricError
 from nasbench.core.signals import BudgetExhausted
@@ -51,6 +54,7 @@ __all__ = [
     "BudgetExhausted",
     "Constraint",
     "Result",
+    "Scoring",
     "Task",
     "table_arrays",
 ]
@@ -185,19 +189,21 @@ class BenchmarkArrays:
     eval_seconds: np.ndarray
     failed: np.ndarray  # bool [U]
     class_row: np.ndarray  # int [N]
-    test_acc: np.ndarray  # float64 [N], final epoch, noise-free (mean over seeds)
+    test_acc: np.ndarray  # float64 [N]: the run's score of each index after a full run
     properties: dict[str, np.ndarray]  # float64 [N] each
+    #: How ``test_acc`` was scored (:mod:`nasbench.bench.scoring`).
+    scoring: Scoring
+    #: float64 [U, epochs]: the run's score of each class after each epoch, so a partly
+    #: trained incumbent is scored at the epoch reached; None: ``test_acc`` at any epoch.
+    test_curve: np.ndarray | None = None
 
 
-def table_arrays(table: Table, seed: int) -> BenchmarkArrays:
-    """A run's view of a table: each class reads one recorded seed, drawn from ``seed``."""
+def table_arrays(table: Table, seed: int, scoring: str = "holdout") -> BenchmarkArrays:
+    """A run's view of a table: each class reads one recorded seed, drawn from ``seed``,
+    and is scored as ``scoring`` says (:func:`~nasbench.bench.scoring.score_curves`)."""
     status = table.run_status
-    num_classes, num_seeds = status.shape
-    rng = np.random.default_rng(seed)
-    # The seed each class trains with in this run: a random recorded one.
-    recorded = status != STATUS_PENDING
-    draw = rng.random((num_classes, num_seeds)) + np.where(recorded, 0.0, -2.0)
-    column = np.argmax(draw, axis=1)
+    num_classes = status.shape[0]
+    column = drawn_columns(status, seed)  # the seed each class trains with in this run
     rows = np.arange(num_classes)
 
     def pick(name: str) -> np.ndarray:
@@ -211,6 +217,7 @@ def table_arrays(table: Table, seed: int) -> BenchmarkArrays:
     for name in table.metric_names:
         if "/" in name:
             properties[name] = table.metric(name)
+    curves, scored = score_curves(table, column, scoring)
     return BenchmarkArrays(
         val_acc=np.where(failed[:, None], 0.0, np.nan_to_num(pick("val_acc"), nan=0.0)),
         val_loss=pick("val_loss"),
@@ -224,8 +231,10 @@ def table_arrays(table: Table, seed: int) -> BenchmarkArrays:
         ),
         failed=failed,
         class_row=table.class_row,
-        test_acc=table.class_metric("test_acc", -1)[table.class_row],
+        test_acc=curves[:, -1][table.class_row],
         properties=properties,
+        scoring=scored,
+        test_curve=curves,
     )
 
 
@@ -233,7 +242,8 @@ class Benchmark:
     """A table seen through a simulated training backend, for one search run.
 
     ``Benchmark(table, seed=0)``; ``evaluate(arch, epochs=None)`` -> :class:`Result`.
-    ``table`` is a :class:`~nasbench.core.table.Table` or a path. One instance serves one run:
+    ``table`` is a :class:`~nasbench.core.table.Table` or a path; ``scoring`` is ``"holdout"``
+    (default) or ``"all-seeds"`` (:mod:`nasbench.bench.scoring`). One instance serves one run:
     it keeps the clock, the epochs already trained per class, and the trajectory.
     :class:`~nasbench.prediction.surrogate_benchmark.SurrogateBenchmark` answers from a surrogate
     model instead, under the same rules.
@@ -246,8 +256,10 @@ class Benchmark:
         seed: int = 0,
         budget: Budget | None = None,
         constraint: Constraint | str | None = None,
+        scoring: str = "holdout",
     ) -> None:
         check_int("benchmark", "seed", seed, low=0)
+        self._scoring_asked = check_scoring("benchmark", scoring)
         self.table = table if isinstance(table, Table) else open_table(table)
         table = self.table
         if table.num_archs != table.space.size:
@@ -264,7 +276,7 @@ class Benchmark:
         self._set_up(
             table.space,
             str(table.path),
-            table_arrays(table, int(seed)),
+            table_arrays(table, int(seed), self._scoring_asked),
             seed,
             budget,
             constraint,
@@ -274,7 +286,9 @@ class Benchmark:
 
     def with_constraint(self, constraint: Constraint | str | None) -> Benchmark:
         """A fresh benchmark on the same source and seed, under ``constraint``."""
-        return Benchmark(self.table, seed=self.seed, budget=self.budget, constraint=constraint)
+        return Benchmark(
+            self.table, seed=self.seed, budget=self.budget, constraint=constraint, scoring=self._scoring_asked
+        )
 
     # ----------------------------------------------------------------- set-up
     def _set_up(
@@ -319,6 +333,10 @@ class Benchmark:
             values.setflags(write=False)
         test_acc = arrays.test_acc
         test = test_acc
+        self.scoring = arrays.scoring
+        self._test_curve: list[list[float]] | None = (
+            None if arrays.test_curve is None else arrays.test_curve.tolist()
+        )
         feasible = None
         if self.constraint is not None:
             limit = properties.get(self.constraint.metric)
@@ -356,10 +374,10 @@ class Benchmark:
 
     def score_by(self, table: Table) -> None:
         """Score this run by another table's test accuracy (final epoch, mean over its
-        seeds): search on one set of runs, report on another, as NAS-Bench-201 searches
-        with 12-epoch validation accuracy and reports 200-epoch test accuracy. ``table``
-        must hold every architecture of the same space with ``test_acc``; call before the
-        first evaluation."""
+        seeds, at any epoch the incumbent was trained to): search on one set of runs,
+        report on another, as NAS-Bench-201 searches with 12-epoch validation accuracy and
+        reports 200-epoch test accuracy. ``table`` must hold every architecture of the
+        same space with ``test_acc``; call before the first evaluation."""
         if self.evaluations:
             raise ConfigError("score_by must come before the first evaluation")
         if table.space != self._space or table.num_archs != self._space.size:
@@ -372,6 +390,8 @@ class Benchmark:
         if np.isnan(test).all():
             raise ConfigError(f"{table.path}: the scoring table has no test accuracy")
         self._test_acc = test.tolist()
+        self._test_curve = None
+        self.scoring = scoring_table(str(table.path))
         scored = test if self.task._feasible is None else np.where(self.task._feasible, test, np.nan)
         self.best_test_acc = float(np.nanmax(scored))
 
@@ -454,7 +474,11 @@ class Benchmark:
             self._incumbent = index
         incumbent = self._incumbent
         if incumbent >= 0:
-            test = self._test_acc[incumbent]
+            if self._test_curve is None:
+                test = self._test_acc[incumbent]
+            else:  # the incumbent's class as far as this run has trained it
+                incumbent_class = self._class_of[incumbent]
+                test = self._test_curve[incumbent_class][self._trained_to[incumbent_class] - 1]
             self._rows.append(
                 (self.evaluations, self.sim_seconds, index, epochs, val_acc, incumbent,
                  self._incumbent_val, test, self.best_test_acc - test)
@@ -487,7 +511,8 @@ class Benchmark:
         return self._incumbent
 
     def test_acc(self, arch: ArchLike) -> float:
-        """Final-epoch test accuracy of ``arch``, mean over the table's seeds (for the runner)."""
+        """The run's score of ``arch`` after a full run (final epoch, as :attr:`scoring`
+        says; for the runner)."""
         return self._test_acc[self._space.index(arch)]
 
     def trajectory(self) -> dict[str, np.ndarray]:

@@ -18,7 +18,8 @@ from scratch costs exactly the predicted run seconds, as on a table.
 Noise is explicit, as NAS-Bench-301 made it: with ``noise=True`` each class gets, per run
 seed, one standard-normal draw ``z`` and reads ``mean + z * std`` at every epoch (the
 surrogates' spread, so a curve stays a curve); with ``noise=False`` it reads the mean.
-Test accuracy (for regret) is always the noise-free mean.
+Test accuracy (for regret) is always the noise-free mean of the final epoch (scoring mode
+``surrogate-mean``: there are no training seeds to hold out).
 Losses are not modelled (NaN in :class:`~nasbench.bench.benchmark.Result`).
 
 Saved models are a directory: ``model.json`` (space, epochs, provenance, quality,
@@ -38,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from nasbench.bench.benchmark import Benchmark, BenchmarkArrays, Budget, Constraint
+from nasbench.bench.scoring import surrogate_scoring
 from nasbench.core.cost import full_run_seconds
 from nasbench.core.errors import ConfigError, TableError
 from nasbench.core.space import MAX_ENUMERABLE_SIZE, CellSpace
@@ -196,6 +198,7 @@ class SurrogateModel:
             class_row=class_row,
             test_acc=np.asarray(predictions["test_acc"][0], dtype=np.float64)[class_row],
             properties=properties,
+            scoring=surrogate_scoring(),
         )
 
     # ----------------------------------------------------------------- storage
