@@ -43,6 +43,7 @@ __all__ = [
     "SCORING_CHOICES",
     "Scoring",
     "check_scoring",
+    "done_seed_mean",
     "drawn_columns",
     "hypervolume_reference",
     "non_degenerate",
@@ -99,6 +100,16 @@ def _done_final(table: Table) -> np.ndarray:
     """bool [U, S]: runs marked done with a finite final test accuracy."""
     final = table.raw("test_acc")[:, :, -1]
     return (table.run_status == STATUS_DONE) & np.isfinite(final)
+
+
+def done_seed_mean(table: Table) -> np.ndarray:
+    """float64 [U]: each class's final test accuracy, mean over its done runs (NaN when
+    none is done: a diverged run's stored values are no accuracy)."""
+    done = _done_final(table)
+    final = np.where(done, table.raw("test_acc")[:, :, -1].astype(np.float64), 0.0)
+    counts = np.sum(done, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, np.sum(final, axis=1) / np.maximum(counts, 1), np.nan)
 
 
 def score_curves(table: Table, column: np.ndarray, scoring: str) -> tuple[np.ndarray, Scoring]:

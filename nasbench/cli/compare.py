@@ -86,6 +86,34 @@ def add_compare(commands: Subcommands) -> None:
         help="score the runs on TABLE (its name or path) by the test accuracy of the table SCORE, "
         "e.g. search on NAS-Bench-201's 12-epoch table, report its 200-epoch test accuracy (repeat)",
     )
+    p.add_argument(
+        "--scoring",
+        choices=("holdout", "all-seeds"),
+        default="holdout",
+        help="test accuracy a run is scored by: 'holdout' (default), each class's seeds other than "
+        "the one the search saw; 'all-seeds', every seed, the seen one included (biased; to measure "
+        "that bias or reproduce earlier results)",
+    )
+    p.add_argument(
+        "--stats",
+        choices=("baseline", "demsar"),
+        default="baseline",
+        help="statistical protocol of the report, fixed before the runs: 'baseline' (default), "
+        "Wilcoxon-Holm of every strategy against --baseline; 'demsar', Friedman then Nemenyi",
+    )
+    p.add_argument(
+        "--baseline",
+        default=None,
+        metavar="NAME",
+        help="the compared strategy every other is tested against with --stats baseline (default rs)",
+    )
+    p.add_argument(
+        "--alpha",
+        type=real("--alpha", positive=True),
+        default=None,
+        metavar="A",
+        help="significance level of the report's tests, in (0, 0.5] (default 0.05)",
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="results directory to write")
     p.add_argument(
         "--workers",
@@ -150,6 +178,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         surrogate_noise=args.surrogate_noise,
         score_tables={key: str(value) for key, value in (args.score_table or ())},
         **({} if args.run_timeout is None else {"run_timeout": args.run_timeout}),
+        scoring=args.scoring,
+        statistics=args.stats,
+        baseline=args.baseline,
+        **({} if args.alpha is None else {"alpha": args.alpha}),
     )
     resumed = f" ({summary.resumed} resumed from an earlier attempt)" if summary.resumed else ""
     print(

@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 
 from nasbench.bench.benchmark import Budget
+from nasbench.bench.scoring import check_scoring, done_seed_mean, hypervolume_reference, seed_sd_pp
 from nasbench.core.cost import mean_run_seconds
 from nasbench.core.errors import ConfigError, NasbenchError
 from nasbench.core.table import Table
-from nasbench.core.validation import check_int
+from nasbench.core.validation import Real, check_int, validate
 from nasbench.search.jobs import benchmark_for, cache_table, error_line, open_source
 from nasbench.search.results_files import check_only_results
 from nasbench.search.strategy import (
@@ -44,10 +45,17 @@ __all__ = [
     "check_out",
     "check_score_tables",
     "check_seeds",
+    "check_statistics",
     "check_strategies",
     "check_tables",
     "plain_json",
+    "score_entries",
 ]
+
+#: The statistical protocols a comparison may be reported under (chosen before it runs):
+#: Wilcoxon-Holm against a baseline strategy, or Demšar's Friedman-Nemenyi.
+STATISTICS_PROTOCOLS: tuple[str, ...] = ("baseline", "demsar")
+DEFAULT_BASELINE = "rs"
 
 
 @dataclass
@@ -65,6 +73,13 @@ class TableEntry:
     score_given: str | None = None
     score_path: str | None = None
     score_table: Any = None
+    #: Set by :func:`score_entries`: how runs are scored ({"mode", "text"}), the best
+    #: score of the run of each seed (by seed as a string), the seed noise of one run's
+    #: final test accuracy in percentage points, and the hypervolume reference point.
+    scoring: dict[str, str] | None = None
+    best_test_acc_by_seed: dict[str, float] | None = None
+    test_seed_sd_pp: float | None = None
+    hypervolume_reference: dict[str, float | None] | None = None
 
 
 @dataclass
@@ -298,3 +313,57 @@ def check_score_tables(
         entry.score_given, entry.score_path, entry.score_table = os.fspath(given), path, score
         entry.best_test_acc = probe.best_test_acc
         cache_table(path, score)
+
+
+def score_entries(entries: list[TableEntry], seeds: list[int], scoring: str, surrogate_noise: bool) -> None:
+    """Fill each entry's scoring figures (see :class:`TableEntry`) for the runs of ``seeds``
+    under ``scoring`` (:mod:`nasbench.bench.scoring`); ``best_test_acc`` becomes the mean of
+    the runs' bests (their common value when the scoring does not depend on the seed)."""
+    scoring = check_scoring("compare", scoring)
+    for entry in entries:
+        bests: dict[str, float] = {}
+        for seed in seeds:
+            probe = benchmark_for(entry.table, seed, surrogate_noise, scoring)
+            if entry.score_table is not None:
+                probe.score_by(entry.score_table)
+            bests[str(seed)] = probe.best_test_acc
+        values = list(bests.values())
+        entry.best_test_acc = values[0] if len(set(values)) == 1 else float(np.mean(values))
+        entry.best_test_acc_by_seed = bests
+        entry.scoring = probe.scoring.to_dict()
+        scored_by = entry.score_table if entry.score_table is not None else entry.table
+        if isinstance(scored_by, Table):
+            entry.test_seed_sd_pp = seed_sd_pp(scored_by)
+            test_acc = done_seed_mean(scored_by)[scored_by.class_row]
+        else:  # a surrogate model: its noise-free prediction, no seeds
+            entry.test_seed_sd_pp = None
+            predicted = np.asarray(scored_by.predictions()["test_acc"][0], dtype=np.float64)
+            test_acc = predicted[scored_by.classes()[1]]
+        entry.hypervolume_reference = hypervolume_reference(probe.space, test_acc, probe.task.properties)
+
+
+def check_statistics(statistics: str, baseline: str | None, alpha: float, names: list[str]) -> dict[str, Any]:
+    """The statistical protocol config.json records, fixed before any run: ``{"protocol",
+    "baseline", "alpha"}``. Protocol ``baseline`` tests every strategy against ``baseline``
+    (default random search, ``rs``), which must be compared when more than one strategy is;
+    ``demsar`` takes no baseline."""
+    if statistics not in STATISTICS_PROTOCOLS:
+        raise ConfigError(f"statistics must be one of {', '.join(STATISTICS_PROTOCOLS)}, got {statistics!r}")
+    alpha = validate("compare", "alpha", alpha, Real(0.0, 0.5, low_open=True))
+    if statistics == "demsar":
+        if baseline is not None:
+            raise ConfigError(
+                f"a baseline ({baseline!r}) is for the statistics protocol 'baseline', not 'demsar'"
+            )
+        return {"protocol": "demsar", "baseline": None, "alpha": alpha}
+    if baseline is None:
+        baseline = DEFAULT_BASELINE
+    if not isinstance(baseline, str) or not baseline:
+        raise ConfigError(f"baseline must be a strategy name, got {baseline!r}")
+    if len(names) > 1 and baseline not in names:
+        raise ConfigError(
+            f"the statistics protocol 'baseline' tests every strategy against {baseline!r}, which is "
+            f"not compared (compared: {', '.join(names)}); compare it, name another baseline, "
+            "or choose the protocol 'demsar'"
+        )
+    return {"protocol": "baseline", "baseline": baseline, "alpha": alpha}

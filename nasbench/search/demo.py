@@ -5,6 +5,10 @@ seconds: ``budget_runs`` times the mean cost of one full training run of the tab
 (:func:`nasbench.core.cost.mean_run_seconds`), so the budget means the same on any
 table. :func:`run_demo` runs the comparison and returns its summary; the leaderboard is
 written from its results directory by the reporting layer (``nasbench demo`` does both).
+
+Runs are scored as :func:`~nasbench.search.runner.compare` scores by default (hold-out
+seeds); the statistical protocol is the default one (every strategy against random
+search), or Demšar's when a chosen subset of strategies leaves random search out.
 """
 
 from __future__ import annotations
@@ -118,6 +122,11 @@ class DemoSummary:
     runs_failed: int
 
 
+def _statistics(names: list[str]) -> str:
+    """The demo's statistical protocol, from what it compares (never from results)."""
+    return "baseline" if {"rs", "all"} & set(names) else "demsar"
+
+
 def run_demo(
     *,
     table: str | os.PathLike[str] | None = None,
@@ -149,6 +158,7 @@ def run_demo(
         workers=workers,
         overwrite=True,
         progress=progress,
+        statistics=_statistics(names),
     )
     return DemoSummary(
         table=str(path),
@@ -194,6 +204,7 @@ def run_nb201_demo(
         workers=workers,
         overwrite=True,
         progress=progress,
+        statistics=_statistics(strategies),
     )
     return DemoSummary(
         table=", ".join(str(p) for p in paths),

@@ -65,10 +65,11 @@ def open_cached(path: str, checksum: str | None) -> Any:
     return table
 
 
-def benchmark_for(source: Any, seed: int, noise: bool) -> Benchmark:
-    """A benchmark of ``source`` (a table, or a surrogate model answered with ``noise``) for ``seed``."""
+def benchmark_for(source: Any, seed: int, noise: bool, scoring: str = "holdout") -> Benchmark:
+    """A benchmark of ``source`` (a table scored as ``scoring`` says, or a surrogate model
+    answered with ``noise``) for ``seed``."""
     if isinstance(source, Table):
-        return Benchmark(source, seed=seed)
+        return Benchmark(source, seed=seed, scoring=scoring)
     from nasbench.prediction.surrogate_benchmark import SurrogateBenchmark
 
     return SurrogateBenchmark(source, seed=seed, noise=noise)
@@ -91,7 +92,8 @@ def _failed(
 # --------------------------------------------------------------------- one job
 def _pareto(benchmark: Benchmark, objective: str) -> list[tuple[int, float, float, float]]:
     """(index, val_acc, test_acc, objective value) of the non-dominated architectures the
-    run evaluated at full epochs (the first such evaluation of each): maximise val_acc,
+    run evaluated at full epochs (the first such evaluation of each; test_acc scored as the
+    run's incumbents are, :attr:`Benchmark.scoring`): maximise val_acc,
     minimise the objective; equal points all kept, by increasing objective, then index."""
     values = benchmark.task.values(objective)
     data = benchmark.trajectory()
@@ -126,7 +128,9 @@ def run_job(payload: Mapping[str, Any]) -> dict[str, Any]:
         table = open_cached(payload["path"], payload["checksum"])
         seed = payload["seed"]
         budget = Budget(**payload["budget"])
-        source = benchmark_for(table, seed, bool(payload.get("surrogate_noise", False)))
+        source = benchmark_for(
+            table, seed, bool(payload.get("surrogate_noise", False)), payload.get("scoring", "holdout")
+        )
         score = None
         if payload.get("score_path"):
             score = open_cached(payload["score_path"], payload["score_checksum"])

@@ -4,7 +4,8 @@
 on a local Dask cluster of single-threaded worker processes (``workers=K``), or on an
 existing Dask cluster (``scheduler="tcp://host:8786"``), and writes::
 
-    DIR/config.json        what was compared: tables, strategies with every hyperparameter, budget, seeds
+    DIR/config.json        what was compared: tables (with how runs are scored), strategies with
+                           every hyperparameter, budget, seeds, the statistical protocol
     DIR/runs.csv           one row per run: status, incumbent, its test accuracy and regret
     DIR/trajectories.csv   one row per evaluation of every successful run
     DIR/pareto.csv         multi-objective runs: the non-dominated architectures they found
@@ -44,6 +45,7 @@ from typing import Any
 
 from nasbench.bench.benchmark import Budget
 from nasbench.bench.results import FORMAT, RESULT_FILES
+from nasbench.bench.scoring import check_scoring
 from nasbench.core.errors import ConfigError
 from nasbench.core.table import Table
 from nasbench.core.validation import Integer, Real, check_bool, validate
@@ -54,9 +56,11 @@ from nasbench.search.checks import (
     check_out,
     check_score_tables,
     check_seeds,
+    check_statistics,
     check_tables,
     describe_strategies,
     plain_json,
+    score_entries,
 )
 from nasbench.search.jobs import execute
 from nasbench.search.partial import PartialRuns, normalised
@@ -111,8 +115,15 @@ def _config(
     strategies: list[StrategyEntry],
     surrogate_noise: bool,
     run_timeout: float,
+    scoring: str,
+    statistics: dict[str, Any],
 ) -> str:
-    """The text of config.json."""
+    """The text of config.json. Per table: ``scoring`` ({"mode", "text"}: how runs are
+    scored, :mod:`nasbench.bench.scoring`), ``best_test_acc_by_seed`` (the run's best on
+    those values, the reference of its regret; unconstrained), ``best_test_acc`` (their
+    mean), ``test_seed_sd_pp`` (the table's seed noise of one run's final test accuracy)
+    and ``hypervolume_reference``; at the top, the scoring asked for and ``statistics``,
+    the protocol the report applies, fixed before any run."""
     from nasbench import __version__
 
     config = {
@@ -123,6 +134,8 @@ def _config(
         # every run in a sandbox process without test data (nasbench.search.sandbox)
         "isolation": "process",
         "seeds": seeds,
+        "scoring": scoring,
+        "statistics": statistics,
         "tables": [
             {
                 "name": entry.name,
@@ -133,6 +146,10 @@ def _config(
                 "space": entry.table.space.to_dict(),
                 "num_epochs": int(entry.table.num_epochs),
                 "best_test_acc": entry.best_test_acc,
+                "best_test_acc_by_seed": entry.best_test_acc_by_seed,
+                "scoring": entry.scoring,
+                "test_seed_sd_pp": entry.test_seed_sd_pp,
+                "hypervolume_reference": entry.hypervolume_reference,
                 "mean_run_seconds": entry.mean_run_seconds,
                 **(
                     {}
@@ -179,6 +196,10 @@ def compare(
     surrogate_noise: bool = False,
     score_tables: Mapping[str, str | os.PathLike[str]] | None = None,
     run_timeout: float = DEFAULT_RUN_TIMEOUT_SECONDS,
+    scoring: str = "holdout",
+    statistics: str = "baseline",
+    baseline: str | None = None,
+    alpha: float = 0.05,
 ) -> CompareSummary:
     """Run every strategy on every table for every seed and write the results directory ``out``.
 
@@ -190,6 +211,12 @@ def compare(
     another table of the same space whose test accuracy scores its runs (search on
     12-epoch results, report 200-epoch ones). A "table" may also be a surrogate benchmark directory (see
     :mod:`nasbench.prediction.surrogate_benchmark`), answered with noise when ``surrogate_noise``.
+    ``scoring`` is how a run's incumbent is scored (:mod:`nasbench.bench.scoring`):
+    ``"holdout"`` (default: the test accuracy of the seeds the search did not see) or
+    ``"all-seeds"`` (every seed, the seen one included, to measure that bias). The
+    statistical protocol the report applies is fixed here, before any run: ``statistics``
+    ``"baseline"`` (Wilcoxon-Holm of every strategy against ``baseline``, default ``rs``,
+    which must then be compared) or ``"demsar"`` (Friedman, then Nemenyi), at level ``alpha``.
     ``out`` must not exist or be empty unless ``overwrite``. Raises a
     :class:`~nasbench.core.errors.NasbenchError` before any run starts on bad input.
 
@@ -211,12 +238,22 @@ def compare(
     resolved = target.resolve()
     checked_budget = check_budget(budget)
     seed_list = check_seeds(seeds)
+    check_scoring("compare", scoring)
     names, entries = describe_strategies(strategies, params)
+    chosen_statistics = check_statistics(statistics, baseline, alpha, names)
     check_bool("compare", "surrogate_noise", surrogate_noise)
     table_entries = check_tables(tables, surrogate_noise)
     check_score_tables(table_entries, score_tables)
+    score_entries(table_entries, seed_list, scoring, surrogate_noise)
     config_text = _config(
-        checked_budget, seed_list, table_entries, entries, surrogate_noise, float(run_timeout)
+        checked_budget,
+        seed_list,
+        table_entries,
+        entries,
+        surrogate_noise,
+        float(run_timeout),
+        scoring,
+        chosen_statistics,
     )
     payloads: list[dict[str, Any]] = []
     for table_entry in table_entries:
@@ -232,6 +269,7 @@ def compare(
                     "budget": checked_budget.to_dict(),
                     "params": entry.params,
                     "surrogate_noise": surrogate_noise,
+                    "scoring": scoring,
                     "run_timeout": float(run_timeout),
                 }
                 if table_entry.score_table is not None:
