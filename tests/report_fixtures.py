@@ -3,8 +3,11 @@
 :func:`write_results` writes config.json, runs.csv, trajectories.csv, pareto.csv,
 errors.json and timing.json for made-up but plausible runs: every run's incumbent improves
 at random evaluations from a few percentage points of regret down to a target that the
-strategy sets (``final_regret_pp``, times 1 ± 10 % per seed), so the expected ranking is
-known. Nothing here runs a strategy or opens a table.
+strategy sets (``final_regret_pp``, times 1 ± 10 % per seed, or exactly the value given in
+``final_regrets``), so the expected ranking is known. config.json carries what a comparison
+records since issue 21 (the statistical protocol, and per table its scoring, seed noise,
+best test accuracy per seed and hypervolume reference) unless ``legacy`` asks for results
+written before. Nothing here runs a strategy or opens a table.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import hashlib
 import json
 import math
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +39,12 @@ TRAJECTORY_HEADER = (
     "incumbent_val_acc,incumbent_test_acc,regret"
 )
 PARETO_HEADER = "table,strategy,seed,objective,index,val_acc,test_acc,objective_value"
+#: config.json's statistical protocol, as ``nasbench compare`` records it by default.
+DEFAULT_STATISTICS: dict[str, Any] = {"protocol": "baseline", "baseline": "rs", "alpha": 0.05}
+TEST_SEED_SD_PP = 0.35  # the tables' seed noise of one run's final test accuracy
+#: The tables' fixed hypervolume reference: an accuracy floor and a ceiling per objective.
+HYPERVOLUME_REFERENCE = {"test_acc": 80.0, LATENCY: 0.75, "params_m": 1.6, "flops_m": 220.0}
+SCORING_TEXT = "each run is scored by the test accuracy of the training seeds it did not search on"
 
 
 @dataclass(frozen=True)
@@ -100,19 +109,23 @@ def _rng(*parts: Any) -> np.random.Generator:
 
 
 def _fabricate_run(
-    table: str, strategy: FakeStrategy, seed: int, evaluations: int
+    table: str, strategy: FakeStrategy, seed: int, evaluations: int, final_regret: float | None = None
 ) -> tuple[list[tuple[Any, ...]], float]:
-    """Trajectory rows of one run (Benchmark.trajectory columns) and its final regret."""
+    """Trajectory rows of one run (Benchmark.trajectory columns) and its final regret
+    (``final_regret`` exactly when given)."""
     rng = _rng(table, strategy.name, seed)
     best = FEASIBLE_BEST_TEST_ACC if strategy.constraint else TABLE_BEST_TEST_ACC
     final = strategy.final_regret_pp * (1 + 0.1 * (2 * rng.random() - 1))
+    if final_regret is not None:
+        final = final_regret
     start = final + 4.0 + 4.0 * rng.random()
     # Constrained runs: the first evaluation is infeasible, so no incumbent yet.
     first = 2 if strategy.constraint else 1
     count = min(evaluations - first + 1, 8)
     later = rng.choice(np.arange(first + 1, evaluations + 1), size=count - 1, replace=False)
     improvements = [first, *sorted(int(e) for e in later)]
-    levels = np.geomspace(start, final, count)
+    levels = np.geomspace(start, final, count) if final > 0 else np.linspace(start, final, count)
+    levels[-1] = final
     level_at = dict(zip(improvements, levels.tolist(), strict=True))
     rows: list[tuple[Any, ...]] = []
     sim_seconds = 0.0
@@ -152,6 +165,16 @@ def _pareto_rows(table: str, strategy: FakeStrategy, seed: int) -> list[tuple[An
     return rows
 
 
+def _recorded_since_issue_21(seeds: Sequence[int]) -> dict[str, Any]:
+    """A table entry's keys that config.json holds since issue 21."""
+    return {
+        "scoring": {"mode": "holdout", "text": SCORING_TEXT},
+        "test_seed_sd_pp": TEST_SEED_SD_PP,
+        "best_test_acc_by_seed": {str(seed): TABLE_BEST_TEST_ACC for seed in seeds},
+        "hypervolume_reference": dict(HYPERVOLUME_REFERENCE),
+    }
+
+
 def write_results(
     directory: str | Path,
     *,
@@ -160,8 +183,14 @@ def write_results(
     tables: Sequence[str] = ("tiny-digits",),
     evaluations: int = 40,
     failed: Sequence[tuple[str, int]] = (("rs", 3),),
+    final_regrets: Mapping[tuple[str, int], float] | None = None,
+    statistics: dict[str, Any] | None = DEFAULT_STATISTICS,
+    legacy: bool = False,
 ) -> FabricatedResults:
-    """Write a results directory; ``failed`` lists (strategy, seed) runs that fail on every table."""
+    """Write a results directory; ``failed`` lists (strategy, seed) runs that fail on every
+    table; ``final_regrets`` sets the final regret of (strategy, seed) runs exactly;
+    ``statistics`` is config.json's protocol (None: not recorded); ``legacy`` writes
+    config.json as before issue 21 (no protocol, scoring, seed noise or reference)."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     seeds = list(seeds)
@@ -183,6 +212,7 @@ def write_results(
                 "num_epochs": NUM_EPOCHS,
                 "best_test_acc": TABLE_BEST_TEST_ACC,
                 "mean_run_seconds": MEAN_RUN_SECONDS,
+                **({} if legacy else _recorded_since_issue_21(seeds)),
             }
             for table in tables
         ],
@@ -190,6 +220,8 @@ def write_results(
             {"name": s.name, "kind": s.kind, "hyperparameters": dict(s.hyperparameters)} for s in strategies
         ],
     }
+    if statistics is not None and not legacy:
+        config["statistics"] = dict(statistics)
     (out / "config.json").write_text(json.dumps(config, sort_keys=True, indent=2) + "\n")
     failing = set(failed)
     run_lines, trajectory_lines, pareto_lines, errors = [RUN_HEADER], [TRAJECTORY_HEADER], [PARETO_HEADER], []
@@ -213,7 +245,8 @@ def write_results(
                         }
                     )
                     continue
-                rows, final = _fabricate_run(table, strategy, seed, evaluations)
+                given = None if final_regrets is None else final_regrets.get((strategy.name, seed))
+                rows, final = _fabricate_run(table, strategy, seed, evaluations, given)
                 fabricated.final_regret[key] = final
                 last = rows[-1]
                 best = FEASIBLE_BEST_TEST_ACC if strategy.constraint else TABLE_BEST_TEST_ACC

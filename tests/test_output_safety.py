@@ -208,8 +208,15 @@ def two_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         FakeStrategy("rs"),
         FakeStrategy("ls", final_regret_pp=2),
     )
-    first = write_results(folder / "a", strategies=strategies, seeds=range(3), evaluations=12, failed=())
-    second = write_results(folder / "b", strategies=strategies, seeds=range(4), evaluations=15, failed=())
+    # Demšar's protocol: Friedman rejects (every seed ranks re < rs < ls), so each report
+    # draws a critical-difference diagram beside its anytime curves: two figures.
+    demsar = {"protocol": "demsar", "alpha": 0.05}
+    first = write_results(
+        folder / "a", strategies=strategies, seeds=range(3), evaluations=12, failed=(), statistics=demsar
+    )
+    second = write_results(
+        folder / "b", strategies=strategies, seeds=range(4), evaluations=15, failed=(), statistics=demsar
+    )
     return first.directory, second.directory
 
 

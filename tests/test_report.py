@@ -26,7 +26,9 @@ from nasbench.reporting.leaderboard import (
 
 # One report of the default fabricated results: re < rs < nsga2 by final regret on every
 # seed, rs fails on seed 3, nsga2 is multi-objective, constrained-re runs alone under a constraint.
-EXPECTED_PLOTS = {"anytime": 2, "critical-difference": 1, "pareto": 1}
+# config.json chose the baseline protocol (against rs), which draws no critical-difference
+# diagram (tests/test_report_statistics.py checks the diagram under Demšar's protocol).
+EXPECTED_PLOTS = {"anytime": 2, "pareto": 1}
 
 
 @pytest.fixture(scope="module")
@@ -88,48 +90,65 @@ def test_html_is_self_contained_with_one_image_per_plot(report: list[Path]) -> N
 def test_final_table_ranks_strategies_as_the_data_dictates(
     report: list[Path], comparisons: list[Comparison], fabricated: FabricatedResults
 ) -> None:
+    """rs failed on seed 3: scored there as the worst of the seed (nsga2's regret, last rank),
+    and seed 3 stays a block for every strategy."""
     main = _main(comparisons)
     assert [s.strategy for s in main.summaries] == ["re", "rs", "nsga2"]
-    assert [s.average_rank for s in main.summaries] == [1.0, 2.0, 3.0]
-    assert main.seeds_used == [0, 1, 2, 4] and main.seeds_left_out == [3]  # rs failed on seed 3
+    assert [s.average_rank for s in main.summaries] == [1.0, 2.2, 2.8]
+    assert main.seeds_used == [0, 1, 2, 3, 4] and main.seeds_left_out == []
     rs = main.summaries[1]
-    assert (rs.runs_total, rs.runs_failed, len(rs.final_regret)) == (5, 1, 4)
-    expected = [fabricated.final_regret[("tiny-digits", "rs", seed)] for seed in (0, 1, 2, 4)]
-    np.testing.assert_allclose(rs.final_regret, expected)
-    rows = _markdown_table_rows(report[1].read_text(), "avg rank")
-    assert [(row[0], row[1], row[3], row[4]) for row in rows[:3]] == [
-        ("1.00", "re", "5 / 5", "0"),
-        ("2.00", "rs", "4 / 5", "1"),
-        ("3.00", "nsga2", "5 / 5", "0"),
+    assert (rs.runs_total, rs.runs_failed, len(rs.final_regret), rs.runs_scored_worst) == (5, 1, 4, 1)
+    finished = [fabricated.final_regret[("tiny-digits", "rs", seed)] for seed in (0, 1, 2, 4)]
+    np.testing.assert_allclose(rs.final_regret, finished)
+    scored = [*finished[:3], fabricated.final_regret[("tiny-digits", "nsga2", 3)], finished[3]]
+    np.testing.assert_array_equal(rs.scored_regret, scored)
+    rows = _markdown_table_rows(report[1].read_text(), "position")
+    assert [(row[0], row[1], row[2], row[4], row[5]) for row in rows[:3]] == [
+        ("1", "1.00", "re", "5 / 5", "0"),
+        ("2", "2.20", "rs", "4 / 5", "1"),
+        ("3", "2.80", "nsga2", "5 / 5", "0"),
     ]
-    assert rows[1][8] == f"{np.mean(expected):.3f} ± {np.std(expected, ddof=1):.3f}"
+    assert rows[1][9] == f"{np.mean(scored):.3f} ± {np.std(scored, ddof=1):.3f}"
 
 
-def test_friedman_and_wilcoxon_equal_scipy(
+def test_wilcoxon_against_the_baseline_and_friedman_equal_scipy(
     report: list[Path], comparisons: list[Comparison], fabricated: FabricatedResults
 ) -> None:
+    """The baseline protocol config.json chose: each strategy against rs (not against the
+    best-ranked re), Pratt, Holm; under Demšar's protocol the same runs give scipy's
+    tie-corrected Friedman test on the ranks with rs's failure ranked last."""
     main = _main(comparisons)
-    blocks = [0, 1, 2, 4]
-    samples = {
-        name: [fabricated.final_regret[("tiny-digits", name, seed)] for seed in blocks]
+    regret = {
+        name: [fabricated.final_regret.get(("tiny-digits", name, seed), np.inf) for seed in range(5)]
         for name in ("nsga2", "re", "rs")
     }
-    friedman = stats.friedmanchisquare(*samples.values())
-    assert main.friedman.ran
-    assert main.friedman.statistic == pytest.approx(friedman.statistic, rel=1e-12)
-    assert main.friedman.p_value == pytest.approx(friedman.pvalue, rel=1e-12)
-    critical = stats.studentized_range.ppf(0.95, 3, np.inf) / np.sqrt(2) * np.sqrt(3 * 4 / (6 * 4))
-    assert main.critical_difference == pytest.approx(critical, rel=1e-9)
+    scored_rs = np.asarray(regret["rs"])
+    scored_rs[3] = max(regret["re"][3], regret["nsga2"][3])  # the worst of its seed
     by_name = {test.strategy: test for test in main.wilcoxon}
-    assert set(by_name) == {"rs", "nsga2"} and {t.reference for t in main.wilcoxon} == {"re"}
-    rs = stats.wilcoxon(np.subtract(samples["rs"], samples["re"]))
-    assert by_name["rs"].p_value == pytest.approx(rs.pvalue, rel=1e-12)
-    nsga2 = [fabricated.final_regret[("tiny-digits", n, s)] for n in ("nsga2", "re") for s in range(5)]
-    expected = stats.wilcoxon(np.subtract(nsga2[:5], nsga2[5:]))  # both finished on all 5 seeds
-    assert by_name["nsga2"].num_pairs == 5
-    assert by_name["nsga2"].p_value == pytest.approx(expected.pvalue, rel=1e-12)
-    page = report[0].read_text()
-    assert f"chi² = {friedman.statistic:.4f}, p = {friedman.pvalue:.4f}" in page
+    assert set(by_name) == {"re", "nsga2"} and {t.reference for t in main.wilcoxon} == {"rs"}
+    p_values = []
+    for name in ("re", "nsga2"):
+        expected = stats.wilcoxon(np.subtract(regret[name], scored_rs), zero_method="pratt")
+        assert by_name[name].num_pairs == 5
+        assert by_name[name].statistic == pytest.approx(expected.statistic, rel=1e-12)
+        assert by_name[name].p_value == pytest.approx(expected.pvalue, rel=1e-12)
+        p_values.append(expected.pvalue)
+    assert by_name["nsga2"].num_zero == 1  # seed 3: rs scored as nsga2's regret there
+    holm = sorted(p_values)
+    holm = [min(1.0, 2 * holm[0]), min(1.0, max(2 * holm[0], holm[1]))]
+    assert sorted(test.p_value_holm for test in main.wilcoxon) == pytest.approx(holm, rel=1e-12)
+    results = load_results(fabricated.directory)
+    results.config["statistics"] = {"protocol": "demsar", "alpha": 0.05}
+    demsar = _main(analyse(results))
+    friedman = stats.friedmanchisquare(*regret.values())  # inf: rs's failure ranks last
+    assert demsar.friedman.statistic == pytest.approx(friedman.statistic, rel=1e-12)
+    assert demsar.friedman.p_value == pytest.approx(friedman.pvalue, rel=1e-12)
+    if friedman.pvalue < 0.05:
+        critical = stats.studentized_range.ppf(0.95, 3, np.inf) / np.sqrt(2) * np.sqrt(3 * 4 / (6 * 5))
+        assert demsar.critical_difference == pytest.approx(critical, rel=1e-9)
+    markdown = report[1].read_text()
+    section = markdown[markdown.index("## Table tiny-digits") : markdown.index("## Multi-objective")]
+    assert "### Statistics" in section and "Friedman" not in section  # not part of the baseline protocol
 
 
 def test_constrained_runs_have_their_own_section_and_skip_tests_with_a_reason(
@@ -140,12 +159,12 @@ def test_constrained_runs_have_their_own_section_and_skip_tests_with_a_reason(
         ("cpu-1t/latency_ms_b1<=0.25", ["constrained-re"])
     ]
     assert "constrained-re" not in [s.strategy for s in _main(comparisons).summaries]
-    assert not constrained[0].friedman.ran and "at least 3 strategies" in constrained[0].friedman.skipped
+    assert not constrained[0].wilcoxon and not constrained[0].tested
+    assert constrained[0].baseline_skipped == "the baseline rs has no runs in this comparison"
     markdown = report[1].read_text()
     section = markdown[markdown.index("## Constrained runs") : markdown.index("## Failed runs")]
-    assert "Friedman test skipped: needs at least 3 strategies" in section
-    assert "Wilcoxon signed-rank tests skipped: fewer than 2 strategies" in section
-    assert "| 1.00 | constrained-re | constrained |" in section
+    assert "Verdict: No test against the baseline: the baseline rs has no runs in this comparison." in section
+    assert "| 1 | 1.00 | constrained-re | constrained |" in section
 
 
 def test_failed_runs_pareto_checklist_and_provenance(
@@ -198,6 +217,7 @@ def test_checklist_follows_the_configuration(tmp_path: Path) -> None:
         tables=("a", "b"),
         evaluations=12,
         failed=(),
+        statistics={"protocol": "baseline", "baseline": "bananas", "alpha": 0.05},
     )
     (fabricated.directory / "errors.json").write_text("[]\n")
     markdown = write_report(fabricated.directory, tmp_path / "report")[1].read_text()
@@ -206,9 +226,8 @@ def test_checklist_follows_the_configuration(tmp_path: Path) -> None:
     assert checklist["At least 5 seeds per strategy"] == "✘ not met"
     assert checklist["More than one table (dataset)"] == "✔ met"
     assert checklist["Statistical tests over seeds"] == "✔ met"  # Wilcoxon for two strategies
-    assert (
-        "Friedman test skipped: needs at least 3 strategies with results, this comparison has 2" in markdown
-    )
+    assert checklist["Statistical protocol fixed before the runs"] == "✔ met"
+    assert markdown.count("| re | bananas | 3 | 0 |") == 2  # tested on both tables, 3 pairs each
     assert "## Overview across tables" in markdown
     assert "## Constrained runs" not in markdown and "Pareto" not in markdown
 
@@ -216,14 +235,25 @@ def test_checklist_follows_the_configuration(tmp_path: Path) -> None:
 def test_identical_samples_and_single_strategies_are_skipped_with_reasons(
     fabricated: FabricatedResults,
 ) -> None:
+    """Every strategy ties on every seed: against the baseline every pair is a zero difference
+    (tested, p = 1); Friedman is skipped with the reason. rs's run that failed is removed, so
+    that seed is left out as a block (no run of rs on it), not scored."""
     results = load_results(fabricated.directory)
-    runs = results.runs
-    ok = runs["status"] == "ok"
-    runs.loc[ok, "final_regret"] = 0.25  # every strategy ties on every seed
+    runs = results.runs[results.runs["status"] == "ok"].copy()
+    runs["final_regret"] = 0.25  # every strategy ties on every seed
+    results.runs = runs
     main = _main(analyse(results))
     assert [s.average_rank for s in main.summaries] == [2.0, 2.0, 2.0]
+    assert {s.position for s in main.summaries} == {"1\u20133 (tie)"}
+    assert main.seeds_left_out == [3]
+    assert [(t.num_pairs, t.num_zero, t.p_value, t.p_value_holm) for t in main.wilcoxon] == [
+        (4, 4, 1.0, 1.0)
+    ] * 2
+    assert main.verdict.startswith("No strategy's final regret differs significantly from the baseline rs")
+    results.config["statistics"] = {"protocol": "demsar", "alpha": 0.05}
+    main = _main(analyse(results))
     assert main.friedman.skipped == "every strategy has the same final regret on every seed"
-    assert all(test.skipped.startswith("identical final regret on all") for test in main.wilcoxon)
+    assert main.nemenyi == [] and main.wilcoxon == []
     results.runs = runs[runs["strategy"] == "re"]
     main = _main(analyse(results))
     assert [s.strategy for s in main.summaries] == ["re"] and main.wilcoxon == []
@@ -242,9 +272,10 @@ def test_results_without_any_finished_run_still_give_a_report(tmp_path: Path) ->
     markdown = paths[1].read_text()
     assert "No run recorded a trajectory, so there is nothing to plot." in markdown
     assert (
-        "Friedman test skipped: needs at least 3 strategies with results, this comparison has 0" in markdown
+        "Verdict: No test against the baseline: the baseline rs has no run with a final result here."
+        in markdown
     )
-    assert "rs: no run with a final result; not ranked." in markdown
+    assert "rs: no run with a final result, so nothing to score its failures against; excluded." in markdown
     assert markdown.count(f"| {FAILED_ERROR} |") == 4  # one table row per failed run
 
 

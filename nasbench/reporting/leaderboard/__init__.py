@@ -8,13 +8,17 @@
 - ``OUT.md``: Markdown for a repository, its figures as PNG files in ``OUT_files/``.
 
 Per table: anytime curves (median and inter-quartile band of test regret over seeds,
-against simulated time and against evaluations), the final table, and the statistics of
-Demšar (2006): Friedman test over strategies with seeds as blocks, Nemenyi critical
-difference with its diagram, and a Wilcoxon signed-rank test of every strategy against
-the best-ranked one. Constrained runs are judged against the best feasible architecture,
-so they get a section of their own; multi-objective runs add Pareto fronts. The page ends
-with the failed runs, a best-practice checklist (Lindauer & Hutter 2020) evaluated on the
-actual configuration, and the provenance of the results.
+against simulated time and against evaluations), the final table by average rank (ties
+declared), and the statistics under one protocol chosen before the runs and recorded in
+config.json (:mod:`.stats`): Wilcoxon signed-rank tests (Pratt) against a pre-specified
+baseline, Holm-adjusted (the default), or Demšar's Friedman test followed, only when it
+rejects, by the Nemenyi post-hoc test and its critical-difference diagram. A failed run is
+scored as the worst outcome of its seed, never dropped; every p-value has a mean
+difference with a seeded bootstrap interval beside it. Constrained runs are judged
+against the best feasible architecture, so they get a section of their own;
+multi-objective runs add Pareto fronts with hypervolume against the table's fixed
+reference point. The page ends with the failed runs, a best-practice checklist (Lindauer &
+Hutter 2020) evaluated on the actual configuration, and the provenance of the results.
 
 The output is a function of the results alone: no timestamps, and figures are rendered
 with fixed settings and without metadata, so the same results give byte-identical files.
@@ -26,10 +30,12 @@ complete); every string from a table, config.json or a plug-in is escaped in bot
 documents; a report replaces only the files an earlier report wrote, and is written
 through temporary siblings, so a failure leaves the earlier report whole.
 
-Modules, one job each: :mod:`.load` (reading results), :mod:`.stats` (the tests),
-:mod:`.figures` (matplotlib), :mod:`.document` (the document model and its HTML and
-Markdown renderers), :mod:`.sections` (the report's body) and :mod:`.audit` (failed runs,
-checklist, provenance).
+Modules, one job each: :mod:`.load` (reading results), :mod:`.inference` (the statistical
+arithmetic), :mod:`.stats` (the protocol applied to each comparison), :mod:`.figures`
+(matplotlib), :mod:`.document` (the document model and its HTML and Markdown renderers),
+:mod:`.sections` (the report's body), :mod:`.statistics_section` and
+:mod:`.pareto_section` (two of its parts) and :mod:`.audit` (failed runs, checklist,
+provenance).
 """
 
 from __future__ import annotations
@@ -47,13 +53,24 @@ from nasbench.reporting.leaderboard.document import render_html, render_markdown
 from nasbench.reporting.leaderboard.figures import figure_settings
 from nasbench.reporting.leaderboard.load import RESULTS_FORMAT, Results, ResultsError, load_results
 from nasbench.reporting.leaderboard.sections import build_document
-from nasbench.reporting.leaderboard.stats import Comparison, PairedTest, StrategySummary, TestOutcome, analyse
+from nasbench.reporting.leaderboard.stats import (
+    Comparison,
+    NemenyiPair,
+    PairedTest,
+    Protocol,
+    StrategySummary,
+    TestOutcome,
+    analyse,
+    statistics_protocol,
+)
 
 __all__ = [
     "MANIFEST_NAME",
     "RESULTS_FORMAT",
     "Comparison",
+    "NemenyiPair",
     "PairedTest",
+    "Protocol",
     "Results",
     "ResultsError",
     "StrategySummary",
@@ -61,6 +78,7 @@ __all__ = [
     "analyse",
     "check_report_out",
     "load_results",
+    "statistics_protocol",
     "write_report",
 ]
 

@@ -19,7 +19,7 @@ import pandas as pd
 from nasbench.bench.results import MANIFEST_FILE, RESULT_FILES, TIMING_FILE
 from nasbench.reporting.leaderboard.document import Document
 from nasbench.reporting.leaderboard.load import Results, table_names
-from nasbench.reporting.leaderboard.stats import Comparison
+from nasbench.reporting.leaderboard.stats import RANDOM_SEARCH_NAMES, Comparison
 from nasbench.reporting.markdown import MISSING, number
 
 __all__ = [
@@ -35,8 +35,6 @@ __all__ = [
 
 #: Fewest seeds the checklist accepts as "enough repetitions".
 MIN_SEEDS = 5
-#: Strategy names that count as the random-search baseline.
-RANDOM_SEARCH_NAMES = ("rs", "random", "random-search", "random_search")
 #: Files whose checksums the provenance lists: all but timing.json (wall seconds vary) and
 #: the manifest (which holds the others' checksums).
 _CHECKSUMMED_FILES = tuple(name for name in RESULT_FILES if name not in (TIMING_FILE, MANIFEST_FILE))
@@ -85,7 +83,11 @@ def failed_section(document: Document, results: Results) -> None:
             " ".join(str(error.get("error", "")).split()) if error else "(no error recorded in errors.json)"
         )
         rows.append((key[0], key[1], str(key[2]), message or "(empty message)"))
-    document.paragraph(f"{len(keys)} run(s) failed; they have no trajectory and are left out of the ranks.")
+    document.paragraph(
+        f"{len(keys)} run(s) failed. They have no trajectory; in the statistics each is scored as the worst "
+        "outcome of its seed (the largest final regret among the strategies that finished on that seed, "
+        "and the last rank), never dropped, and the seed stays a block for every other strategy."
+    )
     document.table(("table", "strategy", "seed", "error"), rows, (False, False, True, False))
     for key in keys:
         error = recorded.get(key)
@@ -215,12 +217,23 @@ def checklist(results: Results, comparisons: Sequence[Comparison]) -> list[tuple
         )
     )
     comparable = [c for c in comparisons if len(c.ranked) >= 2]
-    tested = [c for c in comparable if c.friedman.ran or any(not t.skipped for t in c.wilcoxon)]
+    tested = [c for c in comparable if c.tested]
     items.append(
         (
             "Statistical tests over seeds",
             bool(comparable) and len(tested) == len(comparable),
             f"{len(tested)} of {len(comparable)} comparisons with 2+ strategies tested",
+        )
+    )
+    statistics = config.get("statistics")
+    items.append(
+        (
+            "Statistical protocol fixed before the runs",
+            isinstance(statistics, dict),
+            f"config.json records the protocol {statistics.get('protocol')}"
+            + (f" against {statistics.get('baseline')}" if statistics.get("protocol") == "baseline" else "")
+            if isinstance(statistics, dict)
+            else "config.json records none (older results): the report applies the documented default",
         )
     )
     items.append(

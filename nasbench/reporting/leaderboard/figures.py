@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -177,16 +177,23 @@ def anytime_figure(title: str, runs: dict[str, list[Run]], palette: Palette) -> 
     return _png(figure), floor
 
 
-def critical_difference_figure(title: str, ranked: Sequence[StrategySummary], critical: float) -> bytes:
-    """Demšar's diagram: average ranks on an axis, groups closer than the CD joined by bars."""
+def critical_difference_figure(
+    title: str, ranked: Sequence[StrategySummary], critical: float, separated: Collection[tuple[str, str]]
+) -> bytes:
+    """Demšar's diagram: average ranks on an axis; bars join maximal runs of strategies (by
+    rank) of which no pair is in ``separated`` (the pairs the Nemenyi test found different),
+    so the diagram says exactly what the pairwise table says."""
     names = [summary.strategy for summary in ranked]
     ranks = [summary.average_rank for summary in ranked]
     count = len(names)
-    # Maximal runs of consecutive strategies (by rank) whose spread is below the CD.
+
+    def apart(first: int, second: int) -> bool:
+        return (names[first], names[second]) in separated or (names[second], names[first]) in separated
+
     groups: list[tuple[int, int]] = []
     for start in range(count):
         end = start
-        while end + 1 < count and ranks[end + 1] - ranks[start] < critical:
+        while end + 1 < count and not any(apart(member, end + 1) for member in range(start, end + 1)):
             end += 1
         if end > start and not any(s <= start and end <= e for s, e in groups):
             groups.append((start, end))
@@ -230,8 +237,16 @@ def critical_difference_figure(title: str, ranked: Sequence[StrategySummary], cr
     return _png(figure)
 
 
-def pareto_figure(title: str, objective: str, frame: pd.DataFrame, palette: Palette) -> bytes:
-    """Val and test accuracy against the objective: every point, and each strategy's pooled front."""
+def pareto_figure(
+    title: str,
+    objective: str,
+    frame: pd.DataFrame,
+    palette: Palette,
+    reference: tuple[float, float] | None = None,
+) -> bytes:
+    """Val and test accuracy against the objective: every point, and each strategy's pooled
+    front; ``reference`` (objective ceiling, test accuracy floor), the hypervolume's reference
+    point, is drawn on the test panel as dashed lines."""
     figure = _new_figure(10.5, 3.9)
     val_axes, test_axes = figure.subplots(1, 2, sharex=True)
     values = frame["objective_value"].to_numpy()
@@ -253,6 +268,10 @@ def pareto_figure(title: str, objective: str, frame: pd.DataFrame, palette: Pale
         axes.set_ylabel(f"{what} accuracy (%)")
         if logarithmic:
             axes.set_xscale("log")
+    if reference is not None:
+        ceiling, floor = reference
+        test_axes.axvline(ceiling, color="0.35", linestyle="--", linewidth=0.9)
+        test_axes.axhline(floor, color="0.35", linestyle="--", linewidth=0.9)
     val_axes.set_title("front on validation accuracy (as the runs saw it)", fontsize=9)
     test_axes.set_title("the same architectures, test accuracy", fontsize=9)
     handles, labels = val_axes.get_legend_handles_labels()

@@ -209,7 +209,31 @@ def _read_config(files: _Files) -> tuple[dict[str, Any], str]:
             raise ResultsError(f"{config_path}: every table and strategy needs a 'name'")
     if not all(isinstance(seed, int) and not isinstance(seed, bool) for seed in config["seeds"]):
         raise ResultsError(f"{config_path}: 'seeds' must be a list of integers")
+    _check_statistics(config_path, config.get("statistics"))
     return config, hashlib.sha256(raw).hexdigest()
+
+
+#: Protocols config.json's ``statistics`` may name (see :mod:`.stats`).
+_PROTOCOLS = ("baseline", "demsar")
+
+
+def _check_statistics(config_path: Path, statistics: Any) -> None:
+    """A ResultsError unless ``statistics`` is absent (older results) or names a protocol,
+    an alpha in (0, 1) and, for the baseline protocol, a baseline strategy: a report never
+    guesses a protocol that config.json states wrongly."""
+    if statistics is None:
+        return
+    where = f"{config_path}: 'statistics'"
+    if not isinstance(statistics, dict) or statistics.get("protocol") not in _PROTOCOLS:
+        raise ResultsError(f"{where} must name a protocol, one of {', '.join(_PROTOCOLS)}")
+    alpha = statistics.get("alpha")
+    if alpha is not None and (
+        not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not 0 < alpha < 1
+    ):
+        raise ResultsError(f"{where}: alpha must be a number between 0 and 1, not {alpha!r}")
+    baseline = statistics.get("baseline")
+    if statistics["protocol"] == "baseline" and (not isinstance(baseline, str) or not baseline):
+        raise ResultsError(f"{where}: the baseline protocol needs the name of its baseline strategy")
 
 
 def _read_errors(files: _Files) -> tuple[list[dict[str, Any]], str | None]:

@@ -1,22 +1,23 @@
 """The leaderboard's body: :func:`build_document` lays out the whole report.
 
-Per table: anytime curves, the final table and the statistics (Friedman, Nemenyi critical
-difference with its diagram, Wilcoxon against the best-ranked strategy). Then an overview
-across tables, the Pareto fronts of multi-objective runs, the one-shot strategies, the
-constrained runs (judged against the best feasible architecture, so compared only with
-each other), and the closing sections of :mod:`~nasbench.reporting.leaderboard.audit`.
+Per table: anytime curves, how the runs were scored, the final table and the statistics
+under the comparison's protocol (:mod:`.statistics_section`). Then an overview across
+tables, the Pareto fronts of multi-objective runs (:mod:`.pareto_section`), the one-shot
+strategies, the constrained runs (judged against the best feasible architecture, so
+compared only with each other), and the closing sections of
+:mod:`~nasbench.reporting.leaderboard.audit`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from nasbench.bench.results import MANIFEST_FILE, ONE_SHOT_KIND
-from nasbench.core.pareto import hypervolume, pareto_front
 from nasbench.reporting.leaderboard.audit import (
     budget_text,
     checklist_section,
@@ -24,17 +25,12 @@ from nasbench.reporting.leaderboard.audit import (
     provenance_section,
 )
 from nasbench.reporting.leaderboard.document import Document
-from nasbench.reporting.leaderboard.figures import (
-    Palette,
-    Run,
-    anytime_figure,
-    critical_difference_figure,
-    pareto_figure,
-    weights_figure,
-)
+from nasbench.reporting.leaderboard.figures import Palette, Run, anytime_figure, weights_figure
 from nasbench.reporting.leaderboard.load import Results, table_names
-from nasbench.reporting.leaderboard.stats import ALPHA, Comparison, analyse
-from nasbench.reporting.markdown import MISSING, mean_sd, number, p_value
+from nasbench.reporting.leaderboard.pareto_section import pareto_section
+from nasbench.reporting.leaderboard.statistics_section import final_table, statistics_section
+from nasbench.reporting.leaderboard.stats import Comparison, analyse
+from nasbench.reporting.markdown import MISSING, mean_sd, number
 
 __all__ = ["PARAMETER_FREE_OPS", "build_document"]
 
@@ -71,94 +67,40 @@ def _runs_by_strategy(
     return out
 
 
-def _final_table(document: Document, comparison: Comparison) -> None:
-    header = (
-        "avg rank", "strategy", "kind", "runs ok / total", "failed", "evaluations",
-        "test acc % (mean ± sd)", "test acc % (median)", "regret pp (mean ± sd)", "regret pp (median)",
-    )  # fmt: skip
-    rows = []
-    for summary in comparison.summaries:
-        ok = summary.runs_total - summary.runs_failed
-        rows.append(
-            (
-                number(summary.average_rank),
-                summary.strategy,
-                summary.kind,
-                f"{ok} / {summary.runs_total}",
-                str(summary.runs_failed),
-                number(summary.evaluations_mean, 1),
-                mean_sd(summary.final_test_acc),
-                number(_median(summary.final_test_acc)),
-                mean_sd(summary.final_regret, 3),
-                number(_median(summary.final_regret), 3),
-            )
-        )
-    numeric = (True, False, False, True, True, True, True, True, True, True)
-    document.table(header, rows, numeric)
+def _entry(results: Results, table: str) -> dict[str, Any]:
+    """The table's entry in config.json ({} for a table only runs.csv names)."""
+    return next((e for e in results.config["tables"] if str(e.get("name")) == table), {})
 
 
-def _statistics(document: Document, comparison: Comparison, title: str) -> None:
-    friedman = comparison.friedman
-    blocks = len(comparison.seeds_used)
-    if friedman.ran:
-        verdict = (
-            f"the strategies differ (p < {ALPHA:g})"
-            if friedman.p_value < ALPHA
-            else f"no difference at {ALPHA:g}"
-        )
-        document.paragraph(
-            f"Friedman test over {len(comparison.ranked)} strategies with {blocks} seeds as blocks: "
-            f"chi² = {friedman.statistic:.4f}, p = {p_value(friedman.p_value)} — {verdict}. "
-            f"Nemenyi critical difference at alpha = {ALPHA:g}: "
-            f"{comparison.critical_difference:.3f} average ranks."
-        )
-        png = critical_difference_figure(title, comparison.ranked, comparison.critical_difference)
-        caption = (
-            "Critical-difference diagram (Demšar 2006): average rank over seeds, lower is better; "
-            "strategies joined by a bar are closer than the Nemenyi critical difference."
-        )
-        if friedman.p_value >= ALPHA:
-            caption += " The Friedman test did not reject equality, so no pair differs significantly."
-        document.image(
-            f"cd-{title}", f"Critical-difference diagram: {title}", caption, png, "critical-difference"
-        )
-    else:
-        document.paragraph(f"Friedman test skipped: {friedman.skipped}.")
-    if not comparison.wilcoxon:
-        reason = "fewer than 2 strategies with results" if len(comparison.ranked) < 2 else "no pairs"
-        document.paragraph(f"Wilcoxon signed-rank tests skipped: {reason}.")
-        return
-    reference = comparison.wilcoxon[0].reference
-    document.paragraph(
-        f"Wilcoxon signed-rank test (two-sided) of each strategy's final regret against the best-ranked "
-        f"strategy, {reference}, on the seeds where both finished; p-values also Holm-adjusted for "
-        f"{sum(not t.skipped for t in comparison.wilcoxon)} comparisons."
+def _scoring_text(entry: dict[str, Any]) -> str:
+    """How the table's runs were scored (config.json's ``scoring``), or what older results did."""
+    scoring = entry.get("scoring")
+    if isinstance(scoring, dict) and isinstance(scoring.get("text"), str) and scoring["text"].strip():
+        mode = f" ({scoring['mode']})" if isinstance(scoring.get("mode"), str) and scoring["mode"] else ""
+        text = scoring["text"].strip()
+        return f"Scoring{mode}: {text}" + ("" if text.endswith((".", "!", "?")) else ".")
+    return (
+        "Scoring: config.json does not record how these runs were scored (results written before "
+        "nasbench recorded it); such runs were scored by the mean test accuracy over the table's seeds, "
+        "the seed whose validation accuracy the search saw included, which favours strategies that "
+        "select on that seed's noise."
     )
-    rows = []
-    for test in comparison.wilcoxon:
-        if test.skipped:
-            outcome = f"skipped: {test.skipped}"
-        elif test.p_value_holm < ALPHA:
-            outcome = f"differs (Holm p < {ALPHA:g})"
-        else:
-            outcome = "no significant difference"
-        rows.append(
-            (
-                test.strategy,
-                test.reference,
-                str(test.num_pairs),
-                number(test.median_difference_pp, 3),
-                number(test.statistic, 1),
-                p_value(test.p_value),
-                p_value(test.p_value_holm),
-                outcome,
+
+
+def _best_text(entry: dict[str, Any]) -> str:
+    """The table's best test accuracy, per run seed when the scoring depends on it."""
+    by_seed = entry.get("best_test_acc_by_seed")
+    if isinstance(by_seed, dict) and by_seed:
+        values = [float(v) for v in by_seed.values() if type(v) in (int, float)]
+        if values and min(values) != max(values):
+            return (
+                f" (table best under this scoring: {min(values):.2f} to {max(values):.2f} %, depending on "
+                "the run's seed)"
             )
-        )
-    document.table(
-        ("strategy", "against", "seeds", "median Δ regret pp", "W", "p", "p (Holm)", "outcome"),
-        rows,
-        (False, False, True, True, True, True, True, False),
-    )
+        if values:
+            return f" (table best under this scoring: {values[0]:.2f} %)"
+    best = entry.get("best_test_acc")
+    return f" (table best {float(best):.2f} %)" if isinstance(best, (int, float)) else ""
 
 
 def _comparison_section(
@@ -166,16 +108,17 @@ def _comparison_section(
     comparison: Comparison,
     runs: dict[str, list[Run]],
     palette: Palette,
-    best_test_acc: float | None,
+    entry: dict[str, Any],
 ) -> None:
     title = comparison.table if not comparison.constraint else f"{comparison.table}, {comparison.constraint}"
+    level = 3 if not comparison.constraint else 4
     if comparison.constraint:
         document.heading(3, f"{comparison.table} under {comparison.constraint}")
         document.paragraph(
             "Regret is measured against the best test accuracy among the architectures that satisfy "
             f"{comparison.constraint}, not against the table's best."
         )
-    document.heading(3 if not comparison.constraint else 4, "Anytime performance")
+    document.heading(level, "Anytime performance")
     rendered = anytime_figure(f"Test regret: {title}", runs, palette)
     if rendered is None:
         document.paragraph("No run recorded a trajectory, so there is nothing to plot.")
@@ -190,84 +133,23 @@ def _comparison_section(
             png,
             "anytime",
         )
-    document.heading(3 if not comparison.constraint else 4, "Final results")
-    best = "" if best_test_acc is None or comparison.constraint else f" (table best {best_test_acc:.2f} %)"
+    document.heading(level, "Final results")
+    best = "" if comparison.constraint else _best_text(entry)
     document.paragraph(
-        f"Final incumbent of every run: test accuracy in percent and regret in percentage points{best}. "
-        "Average rank of the final regret over the seeds on which every strategy finished (1 = best)."
+        f"Final incumbent of every run: test accuracy in percent (finished runs) and regret in percentage "
+        f"points{best}, a run without a final result scored as the worst outcome of its seed (the largest "
+        "final regret on that seed; column 'scored worst'). Strategies are listed by their average rank "
+        f"of final regret over the {len(comparison.seeds_used)} seed(s) used as blocks (1 = best); equal "
+        "average ranks share a position marked as a tie, and the order within a tie is arbitrary "
+        "(alphabetical). The average rank describes the results; it is not itself evidence of a "
+        f"difference. Verdict of the statistics below: {comparison.verdict}"
     )
-    _final_table(document, comparison)
+    if not comparison.constraint:
+        document.paragraph(_scoring_text(entry))
+    final_table(document, comparison)
     document.bullets(comparison.notes)
-    document.heading(3 if not comparison.constraint else 4, "Statistics")
-    _statistics(document, comparison, title)
-
-
-def _front_rows(frame: pd.DataFrame) -> list[tuple[str, ...]]:
-    """Per strategy: seeds, points, pooled front size, normalised hypervolume per seed
-    (mean ± sd) and the point of best validation accuracy."""
-    value_low, value_high = float(frame["objective_value"].min()), float(frame["objective_value"].max())
-    acc_low, acc_high = float(frame["val_acc"].min()), float(frame["val_acc"].max())
-    scale = max(value_high - value_low, 1e-12) * max(acc_high - acc_low, 1e-12)
-    reference = (value_high, acc_low)
-    rows = []
-    for name, group in frame.groupby("strategy", sort=True):
-        volumes = np.asarray(
-            [
-                hypervolume(run["objective_value"].to_numpy(), run["val_acc"].to_numpy(), reference) / scale
-                for _seed, run in group.groupby("seed", sort=True)
-            ]
-        )
-        pooled = pareto_front(group["objective_value"].to_numpy(), group["val_acc"].to_numpy())
-        best = group.loc[group["val_acc"].idxmax()]
-        rows.append(
-            (
-                str(name),
-                str(group["seed"].nunique()),
-                str(len(group)),
-                str(len(pooled)),
-                mean_sd(volumes, 3),
-                number(best["val_acc"]),
-                number(best["test_acc"]),
-                f"{float(best['objective_value']):.4g}",
-            )
-        )
-    return rows
-
-
-def _pareto_section(document: Document, results: Results, palette: Palette) -> None:
-    pareto = results.pareto
-    objectives = results.runs[results.runs["objective"] != ""]
-    if not len(pareto) and not len(objectives):
-        return
-    document.heading(2, "Multi-objective runs: Pareto fronts")
-    if not len(pareto):
-        document.paragraph("Runs name an objective, but pareto.csv holds no rows, so no front can be drawn.")
-        return
-    document.paragraph(
-        "Non-dominated architectures (highest validation accuracy, lowest objective value) found by the "
-        "multi-objective runs at full epochs. Points: every front member of every seed; line: the front "
-        "pooled over seeds. Hypervolume per seed is normalised to the box spanned by all points of the "
-        "panel (0 to 1, higher is better)."
-    )
-    for table in table_names(results):
-        on_table = pareto[pareto["table"] == table]
-        for objective in sorted(set(on_table["objective"])):
-            frame = on_table[on_table["objective"] == objective]
-            title = f"{table}: validation and test accuracy against {objective}"
-            document.heading(3, f"{table}: {objective}")
-            document.image(
-                f"pareto-{table}-{objective}",
-                f"Pareto fronts: {title}",
-                f"Pareto fronts on {table}, accuracy against {objective}, pooled over seeds.",
-                pareto_figure(title, objective, frame, palette),
-                "pareto",
-            )
-            document.table(
-                ("strategy", "seeds", "front points", "pooled front", "hypervolume (mean ± sd)",
-                 "best val acc %", "its test acc %", f"its {objective}"),
-                _front_rows(frame),
-                (False, True, True, True, True, True, True, True),
-            )  # fmt: skip
+    document.heading(level, "Statistics")
+    statistics_section(document, comparison, title)
 
 
 def _arch_ops(text: str) -> list[str]:
@@ -348,6 +230,15 @@ def _one_shot_section(document: Document, results: Results) -> None:
         )
 
 
+def _protocol_line(comparisons: Sequence[Comparison]) -> str:
+    """The report's protocol in one sentence (one protocol for every comparison)."""
+    if not comparisons:
+        return "no comparison to test."
+    protocol = comparisons[0].protocol
+    against = f" ({protocol.baseline})" if protocol.baseline else ""
+    return f"{protocol.title}{against}, alpha = {protocol.alpha:g}, stated in full in each table's section."
+
+
 def _overview_section(document: Document, comparisons: Sequence[Comparison]) -> None:
     """Average rank per table and over tables, for the unconstrained comparisons."""
     main = [c for c in comparisons if not c.constraint]
@@ -359,13 +250,19 @@ def _overview_section(document: Document, comparisons: Sequence[Comparison]) -> 
              for name in names}  # fmt: skip
     mean = {name: float(np.nanmean(v)) if np.isfinite(v).any() else math.nan for name, v in ranks.items()}
     order = sorted(names, key=lambda name: (math.isnan(mean[name]), mean[name], name))
+    tied = {name for name in names if sum(math.isclose(mean[name], mean[o], abs_tol=1e-9) for o in names) > 1}
     document.paragraph(
         "Average rank of the final regret on each table (1 = best) and their mean over tables; "
-        "ranks are comparable within a table only."
+        "ranks are comparable within a table only, and describe the results: each table's statistics "
+        "say which differences are significant. Equal mean ranks are marked as ties (order within a tie "
+        "arbitrary)."
     )
     document.table(
         ("strategy", *[c.table for c in main], "mean rank"),
-        [(name, *[number(value) for value in ranks[name]], number(mean[name])) for name in order],
+        [
+            (name, *map(number, ranks[name]), number(mean[name]) + (" (tie)" if name in tied else ""))
+            for name in order
+        ],
         (False, *[True] * len(main), True),
     )
 
@@ -387,7 +284,7 @@ def _constrained_section(
     for comparison in constrained:
         strategies = [s.strategy for s in comparison.summaries]
         runs = _runs_by_strategy(trajectories, comparison.table, strategies)
-        _comparison_section(document, comparison, runs, palette, None)
+        _comparison_section(document, comparison, runs, palette, {})
 
 
 #: Missing runs listed by name in an incomplete report; the rest are counted.
@@ -424,9 +321,6 @@ def build_document(results: Results) -> Document:
     trajectories = _trajectory_runs(results)
     names = [str(entry["name"]) for entry in results.config["strategies"]] + list(results.runs["strategy"])
     palette = Palette(names)
-    best = {
-        str(e["name"]): float(e["best_test_acc"]) for e in results.config["tables"] if "best_test_acc" in e
-    }
     config = results.config
     document = Document()
     tables = table_names(results)
@@ -437,9 +331,11 @@ def build_document(results: Results) -> Document:
     document.paragraph(
         f"{len(strategies)} strategies x {len(config['seeds'])} seeds on {len(tables)} table(s); "
         f"budget per run: {budget_text(config['budget'])}. {int((results.runs['status'] == 'ok').sum())} "
-        f"of {len(results.runs)} runs finished{absent}. Regret: the table's best test accuracy (mean over "
-        "its seeds) minus the test accuracy of the incumbent, the architecture with the best validation "
-        "accuracy so far, in percentage points."
+        f"of {len(results.runs)} runs finished{absent}; every other run is scored as the worst outcome of "
+        "its seed, never dropped. Regret: the table's best test accuracy minus the test accuracy of the "
+        "incumbent, the architecture with the best validation accuracy so far, in percentage points; each "
+        "table's section says how test accuracy was scored. Statistics: "
+        f"{_protocol_line(comparisons)}"
     )
     _integrity_section(document, results)
     _overview_section(document, comparisons)
@@ -450,8 +346,8 @@ def build_document(results: Results) -> Document:
         document.heading(2, f"Table {table}")
         comparison = main[0]
         runs = _runs_by_strategy(trajectories, table, [s.strategy for s in comparison.summaries])
-        _comparison_section(document, comparison, runs, palette, best.get(table))
-    _pareto_section(document, results, palette)
+        _comparison_section(document, comparison, runs, palette, _entry(results, table))
+    pareto_section(document, results, palette)
     _one_shot_section(document, results)
     _constrained_section(document, comparisons, trajectories, palette)
     failed_section(document, results)
