@@ -33,6 +33,7 @@ __all__ = [
     "Run",
     "anytime_figure",
     "critical_difference_figure",
+    "critical_difference_groups",
     "figure_settings",
     "pareto_figure",
     "weights_figure",
@@ -177,6 +178,27 @@ def anytime_figure(title: str, runs: dict[str, list[Run]], palette: Palette) -> 
     return _png(figure), floor
 
 
+def critical_difference_groups(
+    names: Sequence[str], separated: Collection[tuple[str, str]]
+) -> list[tuple[int, int]]:
+    """The bars of a critical-difference diagram: (first, last) positions in ``names`` (by
+    average rank) of each maximal run of strategies of which no pair is in ``separated``;
+    when separation grows with the difference of average ranks, as Nemenyi's does, two
+    strategies share a bar exactly when their pair is not separated."""
+
+    def apart(first: int, second: int) -> bool:
+        return (names[first], names[second]) in separated or (names[second], names[first]) in separated
+
+    groups: list[tuple[int, int]] = []
+    for start in range(len(names)):
+        end = start
+        while end + 1 < len(names) and not any(apart(member, end + 1) for member in range(start, end + 1)):
+            end += 1
+        if end > start and not any(s <= start and end <= e for s, e in groups):
+            groups.append((start, end))
+    return groups
+
+
 def critical_difference_figure(
     title: str, ranked: Sequence[StrategySummary], critical: float, separated: Collection[tuple[str, str]]
 ) -> bytes:
@@ -186,17 +208,7 @@ def critical_difference_figure(
     names = [summary.strategy for summary in ranked]
     ranks = [summary.average_rank for summary in ranked]
     count = len(names)
-
-    def apart(first: int, second: int) -> bool:
-        return (names[first], names[second]) in separated or (names[second], names[first]) in separated
-
-    groups: list[tuple[int, int]] = []
-    for start in range(count):
-        end = start
-        while end + 1 < count and not any(apart(member, end + 1) for member in range(start, end + 1)):
-            end += 1
-        if end > start and not any(s <= start and end <= e for s, e in groups):
-            groups.append((start, end))
+    groups = critical_difference_groups(names, separated)
     half = (count + 1) // 2
     row_step = 0.32
     bar_top = -0.18

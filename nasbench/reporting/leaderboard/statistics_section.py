@@ -104,13 +104,11 @@ def _protocol_paragraph(document: Document, comparison: Comparison) -> None:
     )
 
 
-def _noise_sentence(noise: float | None, differences: Sequence[tuple[str, float]], what: str) -> str:
+def _noise_sentence(comparison: Comparison, differences: Sequence[tuple[str, float]], what: str) -> str:
     """Which ``differences`` (label, pp) are smaller than the table's seed noise."""
+    noise = comparison.seed_noise_pp
     if noise is None:
-        return (
-            "config.json records no seed noise for this table (results written before nasbench "
-            "recorded it), so the differences cannot be compared with it."
-        )
+        return f"{comparison.seed_noise_unknown}, so the differences cannot be compared with it."
     small = [label for label, value in differences if math.isfinite(value) and abs(value) < noise]
     intro = (
         f"Seed noise of this table: one run's final test accuracy varies with the training seed by "
@@ -160,7 +158,7 @@ def _baseline_section(document: Document, comparison: Comparison) -> None:
     document.paragraph(
         f"Δ: strategy minus {comparison.protocol.baseline}, so a negative Δ is a lower final regret than "
         "the baseline's. Pairs tested: every seed, zero differences included (Pratt); W is the smaller "
-        f"of the two signed-rank sums. {_noise_sentence(comparison.seed_noise_pp, differences, 'mean Δ')}"
+        f"of the two signed-rank sums. {_noise_sentence(comparison, differences, 'mean Δ')}"
     )
 
 
@@ -181,7 +179,7 @@ def _demsar_section(document: Document, comparison: Comparison, title: str) -> N
         document.paragraph(
             "Friedman does not reject, so no critical-difference diagram is drawn and no pair is tested. "
             f"The mean final regrets span {number(gap, 3)} pp. "
-            + _noise_sentence(comparison.seed_noise_pp, [("that span", gap)], "gap")
+            + _noise_sentence(comparison, [("that span", gap)], "gap")
         )
         return
     separated = {(pair.first, pair.second) for pair in comparison.nemenyi if pair.differs}
@@ -229,7 +227,7 @@ def _demsar_section(document: Document, comparison: Comparison, title: str) -> N
     ]
     document.paragraph(
         "Δ regret: the better-ranked strategy minus the other, percentage points. "
-        + _noise_sentence(comparison.seed_noise_pp, differences, "mean Δ of a separated pair")
+        + _noise_sentence(comparison, differences, "mean Δ of a separated pair")
     )
 
 

@@ -173,6 +173,7 @@ class Comparison:
     wilcoxon: list[PairedTest] = field(default_factory=list)  # "baseline" protocol only
     baseline_skipped: str = ""  # why there are no tests against the baseline
     seed_noise_pp: float | None = None  # sd of one run's final test accuracy over seeds
+    seed_noise_unknown: str = ""  # why seed_noise_pp is None
     verdict: str = ""  # one sentence: what the protocol found
 
     @property
@@ -240,10 +241,21 @@ def _table_entry(config: dict[str, Any], table: str) -> dict[str, Any]:
     return next((e for e in config["tables"] if str(e.get("name")) == table), {})
 
 
-def seed_noise(config: dict[str, Any], table: str) -> float | None:
-    """The table's seed noise of one run's final test accuracy (``test_seed_sd_pp``), or None."""
-    value = _table_entry(config, table).get("test_seed_sd_pp")
-    return float(value) if _number(value) and value >= 0 else None
+def seed_noise(config: dict[str, Any], table: str) -> tuple[float | None, str]:
+    """The table's seed noise of one run's final test accuracy (``test_seed_sd_pp``), or
+    None and why it is not known."""
+    entry = _table_entry(config, table)
+    value = entry.get("test_seed_sd_pp")
+    if _number(value) and value >= 0:
+        return float(value), ""
+    if "test_seed_sd_pp" in entry:
+        return None, (
+            "config.json records no seed noise for this table (it could not be measured: fewer than two "
+            "training seeds per architecture, or a surrogate without seeds)"
+        )
+    return None, (
+        "config.json records no seed noise for this table (results written before nasbench recorded it)"
+    )
 
 
 #: Final (test accuracy, regret) of every run with a result: strategy -> seed -> pair.
@@ -329,7 +341,12 @@ def _scored(candidates: list[str], blocks: list[int], finals: _Finals) -> tuple[
 
 
 def _compare(
-    table: str, constraint: str, runs: pd.DataFrame, seeds: list[int], protocol: Protocol, noise: float | None
+    table: str,
+    constraint: str,
+    runs: pd.DataFrame,
+    seeds: list[int],
+    protocol: Protocol,
+    noise: tuple[float | None, str],
 ) -> Comparison:
     """Final table and statistics of the runs of one group."""
     finals, present, summaries = _summaries(runs)
@@ -372,7 +389,8 @@ def _compare(
     )
     comparison = Comparison(
         table, constraint, protocol, ordered, blocks, [s for s in all_seeds if s not in blocks], notes,
-        TestOutcome("Friedman", skipped="not part of the baseline protocol"), seed_noise_pp=noise,
+        TestOutcome("Friedman", skipped="not part of the baseline protocol"), seed_noise_pp=noise[0],
+        seed_noise_unknown=noise[1],
     )  # fmt: skip
     if protocol.name == "demsar":
         _demsar(comparison, candidates, ranks, regret)
