@@ -374,10 +374,11 @@ class Benchmark:
 
     def score_by(self, table: Table) -> None:
         """Score this run by another table's test accuracy (final epoch, mean over its
-        seeds, at any epoch the incumbent was trained to): search on one set of runs,
-        report on another, as NAS-Bench-201 searches with 12-epoch validation accuracy and
-        reports 200-epoch test accuracy. ``table`` must hold every architecture of the
-        same space with ``test_acc``; call before the first evaluation."""
+        seeds, however far this run trained the incumbent: the scoring table's runs are
+        other trainings): search on one set of runs, report on another, as NAS-Bench-201
+        searches with 12-epoch validation accuracy and reports 200-epoch test accuracy.
+        ``table`` must hold every architecture of the same space with ``test_acc``; call
+        before the first evaluation."""
         if self.evaluations:
             raise ConfigError("score_by must come before the first evaluation")
         if table.space != self._space or table.num_archs != self._space.size:
