@@ -264,7 +264,8 @@ def _check_runs_against_trajectories(folder: Path, seconds_budget: float | None 
         assert [int(r["evaluation"]) for r in rows] == list(range(1, len(rows) + 1))
         assert int(run["evaluations"]) == len(rows)
         if not run["constraint"]:  # a constrained run's regret is against the feasible best
-            assert float(run["final_regret"]) == best[run["table"]][run["seed"]] - float(run["final_test_acc"])
+            run_best = best[run["table"]][run["seed"]]
+            assert float(run["final_regret"]) == run_best - float(run["final_test_acc"])
         last = rows[-1]
         assert run["final_index"] == last["incumbent_index"]
         assert run["final_val_acc"] == last["incumbent_val_acc"]
