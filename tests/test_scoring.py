@@ -531,3 +531,28 @@ def test_one_strategy_needs_no_baseline(three_seed_table: Table, tmp_path: Path)
             [three_seed_table.path], ["re", "ls"], 1, Budget(evaluations=2), tmp_path / "two", progress=False
         )
     assert not (tmp_path / "two").exists()
+
+
+def test_pareto_rows_and_multi_fidelity_runs_are_scored_like_runs_csv(
+    three_seed_table: Table, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    compare(
+        [three_seed_table.path], ["nsga2", "hyperband", "rs"], 2, Budget(evaluations=9), out, progress=False
+    )
+    with open(out / "pareto.csv", newline="") as handle:
+        pareto = list(csv.DictReader(handle))
+    assert pareto and {row["strategy"] for row in pareto} == {"nsga2"}
+    for row in pareto:
+        probe = Benchmark(three_seed_table, seed=int(row["seed"]))
+        klass = int(three_seed_table.class_row[int(row["index"])])
+        assert float(row["test_acc"]) == pytest.approx(holdout(klass, drawn_column(probe, klass)), abs=1e-4)
+    with open(out / "trajectories.csv", newline="") as handle:
+        trajectories = list(csv.DictReader(handle))
+    partial = [r for r in trajectories if r["strategy"] == "hyperband" and int(r["epochs"]) < NUM_EPOCHS]
+    assert partial, "hyperband should train some cells partly"
+    with open(out / "runs.csv", newline="") as handle:
+        for run in csv.DictReader(handle):
+            rows = [r for r in trajectories if (r["strategy"], r["seed"]) == (run["strategy"], run["seed"])]
+            assert run["final_test_acc"] == rows[-1]["incumbent_test_acc"]
+            assert run["final_regret"] == rows[-1]["regret"]
