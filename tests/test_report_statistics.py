@@ -98,7 +98,7 @@ def _holm(p_values: Sequence[float]) -> list[float]:
 
 
 # --------------------------------------------------------------------- the signed-rank test
-@pytest.mark.parametrize("size", [5, 9, 13])
+@pytest.mark.parametrize("size", [5, 9, 11])
 def test_signed_rank_pratt_equals_scipy_with_zeros_and_ties(size: int) -> None:
     """Up to 13 pairs scipy enumerates every sign flip too: the same statistic and p-value."""
     generator = np.random.default_rng(size)
