@@ -556,3 +556,16 @@ def test_pareto_rows_and_multi_fidelity_runs_are_scored_like_runs_csv(
             rows = [r for r in trajectories if (r["strategy"], r["seed"]) == (run["strategy"], run["seed"])]
             assert run["final_test_acc"] == rows[-1]["incumbent_test_acc"]
             assert run["final_regret"] == rows[-1]["regret"]
+
+
+def test_an_imported_seed_mean_table_is_scored_by_that_mean_and_says_so() -> None:
+    """The shipped NAS-Bench-201 12-epoch tables hold, per architecture, the mean over
+    NAS-Bench-201's seeds (seed axis kind 'mean'): not one training seed, so the scoring
+    text must not claim the score is the run the search saw."""
+    table = open_table(Path("tables") / "nb201-cifar10-hp12.h5")
+    assert table.seed_axis["kind"] == "mean"
+    bench = Benchmark(table, seed=0, budget=Budget(evaluations=5))
+    assert bench.scoring.mode == "source-mean"
+    assert "mean over its source's training seeds" in bench.scoring.text
+    assert "one training seed" not in bench.scoring.text
+    assert bench.best_test_acc == pytest.approx(float(np.nanmax(table.metric("test_acc", -1))))

@@ -15,6 +15,8 @@ Modes, as recorded in config.json (``Scoring.mode``):
   before hold-out scoring existed, kept to measure its bias);
 - ``same-seed``: hold-out scoring was asked for but the table has no class with two done
   seeds, so the score is the run the search saw;
+- ``source-mean``: an imported table whose one value per architecture is the mean over
+  its source's seeds (``seed_axis`` kind ``mean``): nothing to hold out, scored by that mean;
 - ``scoring-table``: another table's test accuracy (search on 12-epoch runs, report
   200-epoch ones: :meth:`~nasbench.bench.benchmark.Benchmark.score_by`);
 - ``surrogate-mean``: a surrogate model's noise-free predicted test accuracy.
@@ -126,6 +128,14 @@ def score_curves(table: Table, column: np.ndarray, scoring: str) -> tuple[np.nda
             "bias and to reproduce earlier results)."
         )
         return _seed_mean(test), Scoring("all-seeds", text + _PARTIAL)
+    if not with_holdout.any() and table.seed_axis.get("kind") == "mean":
+        text = (
+            "The table holds one value per architecture, the mean over its source's training "
+            "seeds, so no seed can be held out: runs are scored by that mean test accuracy. "
+            "Whether the search signal and the score share training runs depends on the source "
+            "(its data card says how val and test were measured)."
+        )
+        return _seed_mean(test), Scoring("source-mean", text + _PARTIAL)
     if not with_holdout.any():
         why = (
             "The table records one training seed"
