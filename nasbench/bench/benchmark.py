@@ -318,15 +318,18 @@ class Benchmark:
         cumulative = np.concatenate(
             [np.zeros((num_classes, 1)), np.cumsum(arrays.train_seconds, axis=1)], axis=1
         )
-        self._val_acc: list[list[float]] = arrays.val_acc.tolist()
-        self._val_loss: list[list[float]] = arrays.val_loss.tolist()
-        self._train_acc: list[list[float]] = arrays.train_acc.tolist()
-        self._train_loss: list[list[float]] = arrays.train_loss.tolist()
-        self._cumulative: list[list[float]] = cumulative.tolist()
-        self._eval_seconds: list[list[float]] = arrays.eval_seconds.tolist()
+        # Per-class curves as flat lists, class c's epoch e at c * width + e: a list lookup is
+        # the fastest per-evaluation read, and flat lists allocate no inner list per class
+        # (tens of thousands of them would trigger the garbage collector in a large process).
+        self._num_epochs = int(arrays.val_acc.shape[1])
+        self._val_acc: list[float] = arrays.val_acc.ravel().tolist()
+        self._val_loss: list[float] = arrays.val_loss.ravel().tolist()
+        self._train_acc: list[float] = arrays.train_acc.ravel().tolist()
+        self._train_loss: list[float] = arrays.train_loss.ravel().tolist()
+        self._cumulative: list[float] = cumulative.ravel().tolist()  # width num_epochs + 1
+        self._eval_seconds: list[float] = arrays.eval_seconds.ravel().tolist()
         self._failed: list[bool] = arrays.failed.tolist()
         self._class_of: list[int] = arrays.class_row.tolist()
-        self._num_epochs = int(arrays.val_acc.shape[1])
 
         properties = arrays.properties
         for values in properties.values():
@@ -334,8 +337,8 @@ class Benchmark:
         test_acc = arrays.test_acc
         test = test_acc
         self.scoring = arrays.scoring
-        self._test_curve: list[list[float]] | None = (
-            None if arrays.test_curve is None else arrays.test_curve.tolist()
+        self._test_curve: list[float] | None = (
+            None if arrays.test_curve is None else arrays.test_curve.ravel().tolist()
         )
         feasible = None
         if self.constraint is not None:
@@ -457,9 +460,11 @@ class Benchmark:
             raise BudgetExhausted(f"budget spent after {self.evaluations} evaluations")
         klass = self._class_of[index]
         done = self._trained_to.get(klass, 0)
-        cumulative = self._cumulative[klass]
-        cost = cumulative[epochs] - cumulative[done] if epochs > done else 0.0
-        cost += self._eval_seconds[klass][epochs - 1]
+        width = self._num_epochs
+        row = klass * width
+        start = row + klass  # cumulative seconds have width + 1 columns
+        cost = self._cumulative[start + epochs] - self._cumulative[start + done] if epochs > done else 0.0
+        cost += self._eval_seconds[row + epochs - 1]
         budget = self.budget
         if budget is not None and budget.seconds is not None and self.sim_seconds + cost > budget.seconds:
             self.sim_seconds = float(budget.seconds)
@@ -468,8 +473,8 @@ class Benchmark:
             self._trained_to[klass] = epochs
         self.sim_seconds += cost
         self.evaluations += 1
-        position = epochs - 1
-        val_acc = self._val_acc[klass][position]
+        position = row + epochs - 1
+        val_acc = self._val_acc[position]
         if val_acc > self._incumbent_val and (self._feasible_list is None or self._feasible_list[index]):
             self._incumbent_val = val_acc
             self._incumbent = index
@@ -479,7 +484,7 @@ class Benchmark:
                 test = self._test_acc[incumbent]
             else:  # the incumbent's class as far as this run has trained it
                 incumbent_class = self._class_of[incumbent]
-                test = self._test_curve[incumbent_class][self._trained_to[incumbent_class] - 1]
+                test = self._test_curve[incumbent_class * width + self._trained_to[incumbent_class] - 1]
             self._rows.append(
                 (self.evaluations, self.sim_seconds, index, epochs, val_acc, incumbent,
                  self._incumbent_val, test, self.best_test_acc - test)
@@ -492,9 +497,9 @@ class Benchmark:
             index,
             epochs,
             val_acc,
-            self._val_loss[klass][position],
-            self._train_acc[klass][position],
-            self._train_loss[klass][position],
+            self._val_loss[position],
+            self._train_acc[position],
+            self._train_loss[position],
             cost,
             self.sim_seconds,
             self._failed[klass],
