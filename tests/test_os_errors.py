@@ -546,7 +546,9 @@ def test_init_table_on_a_full_disk_is_one_line_and_leaves_nothing(tmp_path: Path
 
 # --------------------------------------------------------------------- Ctrl-C
 def test_ctrl_c_during_generate_is_one_line_and_keeps_the_finished_runs(table: Path) -> None:
-    argv = [sys.executable, "-m", "nasbench", *GENERATE, "--limit", "6", "--quiet", "--out", "T.h5"]
+    # 30 classes: the interrupt lands while runs are left (with 6, the few tiny runs after
+    # the first could all finish between the poll and the signal, and the command exit 0).
+    argv = [sys.executable, "-m", "nasbench", *GENERATE, "--limit", "30", "--quiet", "--out", "T.h5"]
     journal = table.with_name("T.h5.journal")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
