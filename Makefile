@@ -18,7 +18,7 @@ DEFAULT_TABLE := tables/nb201-fmnist-cpu.h5
 SHARDS := 0 1 2 3 4 5 6 7
 SHARD_DIR := build/default-table
 
-.PHONY: demo tiny test bench lint clean default-table predictors one-shot extended-space nb201-tables reproduce
+.PHONY: demo tiny test bench lint clean default-table predictors one-shot extended-space nb201-tables reproduce protocol-study
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,24 @@ default-table: $(BIN)/.installed
 	$(BIN)/nasbench generate --preset fmnist-cpu --out $(DEFAULT_TABLE)
 	$(BIN)/nasbench fidelity --preset fmnist-cpu --archs 6466 --quiet --out $(DEFAULT_TABLE)
 	$(BIN)/nasbench validate $(DEFAULT_TABLE)
+
+# The protocol study of the default table (tables/README.md, "Protocol study judged by
+# external validity"): every candidate of tables/fidelity/external-300/candidates.txt (a
+# name, then its changes to the fmnist-cpu preset) trained on the same 300 classes with
+# seeds 0 and 1 and judged against NAS-Bench-201's CIFAR 12-epoch tables; each report is
+# copied beside the list. Resumable; roughly 0.7 to 3 core-hours per candidate.
+STUDY_DIR := build/protocol-study
+STUDY_ROWS := tables/fidelity/external-300
+protocol-study: $(BIN)/.installed
+	mkdir -p $(STUDY_DIR)
+	while read -r name changes; do \
+	  [ -n "$$name" ] || continue; \
+	  $(BIN)/nasbench fidelity --preset fmnist-cpu --archs 300 --workers 2 --quiet $$changes \
+	    --against tables/nb201-cifar10-hp12.h5 --against tables/nb201-cifar100-hp12.h5 \
+	    --out $(STUDY_DIR)/$$name.h5 > /dev/null || exit 1; \
+	  cp $(STUDY_DIR)/$$name.h5.json $(STUDY_ROWS)/$$name.json; \
+	done < $(STUDY_ROWS)/candidates.txt
+	$(BIN)/nasbench frontier $(STUDY_ROWS)
 
 # The predictor studies of the default table (issue figures): zero-cost proxies stored beside
 # the table, XGBoost tuning, every surrogate's evaluation, the weight-sharing study; their
