@@ -105,7 +105,7 @@ predictors: $(BIN)/.installed
 	  --title "Predictors judged against the default table"
 
 # One-shot searches (3 seeds each) beside two black-box strategies under one budget of
-# 600 seconds per run: reports/one-shot.html and .md. About 25 minutes on 2 cores.
+# 600 seconds per run: reports/one-shot.html and .md. About 19 minutes on 2 cores.
 one-shot: $(BIN)/.installed
 	$(BIN)/nasbench compare --table $(DEFAULT_TABLE) --strategies darts-v1,darts-v2,gdas,rsps,spos,enas,rs,re \
 	  --seeds 3 --budget-seconds 600 --workers 2 --overwrite --out build/one-shot-results
