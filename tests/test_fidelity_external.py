@@ -167,3 +167,27 @@ def test_frontier_shows_external_columns() -> None:
     assert new.endswith("| 0.750 | 40.0 | 0.800 |")
     assert old.endswith(f"| {MISSING} | {MISSING} | {MISSING} |")
     assert "| crop+flip |" in new
+
+
+def test_a_second_sample_is_disjoint_from_the_first() -> None:
+    """``offset=N`` with ``limit=N`` picks the next N classes of the same seeded order."""
+    from nasbench.generation.generate import select_classes
+
+    unique = _representatives(10**6)
+    first = select_classes(unique, 300, None)
+    second = select_classes(unique, 300, None, offset=300)
+    assert second.shape == (300,) and not set(first.tolist()) & set(second.tolist())
+    np.testing.assert_array_equal(np.concatenate([first, second]), select_classes(unique, 600, None))
+
+
+def test_run_fidelity_on_a_second_sample(tmp_path: Path) -> None:
+    out = tmp_path / "second.h5"
+    report = run_fidelity(
+        out, get_protocol("tiny").replace(epochs=1), archs=3, offset=3, workers=0, progress=False
+    )
+    assert report["archs"] == 3 and report["sample_offset"] == 3
+    table = open_table(out)
+    from nasbench.generation.generate import select_classes
+
+    trained = table.unique[np.all(table.run_status == STATUS_DONE, axis=1)]
+    np.testing.assert_array_equal(np.sort(trained), np.sort(select_classes(table.unique, 3, None, offset=3)))

@@ -198,6 +198,14 @@ def add_fidelity(commands: Subcommands) -> None:
         "--archs", type=minimum("--archs", 3), default=100, help="architectures in the sample (default 100)"
     )
     p.add_argument(
+        "--offset",
+        type=minimum("--offset", 0),
+        default=0,
+        metavar="N",
+        help="start the sample after the first N classes of the seeded order (--offset 300 with "
+        "--archs 300: a second sample, disjoint from the first; default 0)",
+    )
+    p.add_argument(
         "--workers",
         type=minimum("--workers", 0),
         default=None,
@@ -231,6 +239,7 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         progress=not args.quiet,
         against=args.against,
+        offset=args.offset,
     )
     if args.json:
         print_json(report)

@@ -91,13 +91,21 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 
 
 def select_classes(
-    unique: np.ndarray, limit: int | None, shard: tuple[int, int] | None, order_seed: int = ORDER_SEED
+    unique: np.ndarray,
+    limit: int | None,
+    shard: tuple[int, int] | None,
+    order_seed: int = ORDER_SEED,
+    *,
+    offset: int = 0,
 ) -> np.ndarray:
-    """Representatives to train: the first ``limit`` classes in a seeded random order,
-    then every n-th of them for shard i/n. A larger limit extends a smaller one."""
+    """Representatives to train: the first ``limit`` classes in a seeded random order after
+    the first ``offset`` of it (so ``offset=N`` with ``limit=N`` is a second sample, disjoint
+    from the first), then every n-th of them for shard i/n. A larger limit extends a smaller
+    one."""
     limit = validate("select_classes", "limit", limit, Optional(Integer(0)))
+    offset = validate("select_classes", "offset", offset, Integer(0))
     order = np.random.default_rng(order_seed).permutation(unique.shape[0])
-    chosen = unique[order]
+    chosen = unique[order][offset:]
     if limit:
         chosen = chosen[:limit]
     if shard is not None:
@@ -257,6 +265,7 @@ def generate(
     space: CellSpace | str | None = None,
     limit: int | None = None,
     shard: tuple[int, int] | None = None,
+    offset: int = 0,
     workers: int | None = None,
     scheduler: str | None = None,
     data_dir: str | None = None,
@@ -266,7 +275,9 @@ def generate(
     progress: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> GenerateSummary:
-    """Train the selected classes x seeds not yet in ``out`` and record them (resumable).
+    """Train the selected classes x seeds not yet in ``out`` and record them (resumable):
+    ``limit`` classes of the seeded order after its first ``offset`` (all when None), or
+    shard i/n of them.
 
     ``workers=0`` trains in this process; ``workers=N`` starts a local Dask cluster of N
     single-threaded processes (default: one per core); ``scheduler`` uses an existing
@@ -283,6 +294,7 @@ def generate(
         probe_settings = defaults.get("probe") if probe_settings is None else probe_settings
     workers = validate("generate", "workers", workers, Optional(Integer(0)))
     limit = validate("generate", "limit", limit, Optional(Integer(0)))
+    offset = validate("generate", "offset", offset, Integer(0))
     if shard is not None and not (isinstance(shard, tuple) and len(shard) == 2 and 0 <= shard[0] < shard[1]):
         raise ConfigError(f"generate: shard must be (i, n) with 0 <= i < n, got {shard!r}")
     checkpoint_seconds = validate("generate", "checkpoint_seconds", checkpoint_seconds, Real(0))
@@ -300,6 +312,7 @@ def generate(
             data,
             limit=limit,
             shard=shard,
+            offset=offset,
             workers=workers,
             scheduler=scheduler,
             data_dir=data_dir,
@@ -380,6 +393,7 @@ def _generate_locked(
     *,
     limit: int | None,
     shard: tuple[int, int] | None,
+    offset: int,
     workers: int | None,
     scheduler: str | None,
     data_dir: str | None,
@@ -398,7 +412,7 @@ def _generate_locked(
         if replayed:
             logger.info("%s: replayed %d journal entries left by an interrupted run", target, replayed)
         table = open_table(target)
-        chosen = select_classes(table.unique, limit, shard)
+        chosen = select_classes(table.unique, limit, shard, offset=offset)
         row_of_class = {int(c): k for k, c in enumerate(table.unique)}
         jobs = [
             (int(c), int(s))
