@@ -34,6 +34,7 @@ SUBCOMMANDS = (
     "cost",
     "info",
     "query",
+    "top",
     "validate",
     "init-table",
     "generate",

@@ -52,6 +52,7 @@ LIGHT = {
     ("cost",),
     ("info",),
     ("query",),
+    ("top",),
     ("validate",),
     ("card",),
     ("merge",),

@@ -49,6 +49,7 @@ from nasbench.cli.tables import (
     add_space,
     add_validate,
 )
+from nasbench.cli.top import add_top
 from nasbench.cli.validity import add_validity
 from nasbench.core.errors import NasbenchError, NotMeasuredError, one_line
 from nasbench.core.options import shorten
@@ -70,6 +71,7 @@ BUILTIN_COMMANDS: tuple[Callable[[Subcommands], None], ...] = (
     add_cost,
     add_info,
     add_query,
+    add_top,
     add_validate,
     add_init_table,
     add_generate,

@@ -20,6 +20,7 @@ import h5py
 import numpy as np
 
 from nasbench.core.errors import ArchitectureError, MetricError, NotMeasuredError, TableError, one_line
+from nasbench.core.ranking import RankedClass, top_classes
 from nasbench.core.schema import (
     COMPACT_DTYPES,
     COST_METRICS,
@@ -441,6 +442,14 @@ class Table:
     def measured_fraction(self) -> float:
         """Share of (class, seed) runs recorded, done or failed."""
         return float(np.mean(self.run_status != STATUS_PENDING)) if self.run_status.size else 0.0
+
+    def top(
+        self, k: int = 10, metric: str = "test_acc", *, epoch: int = -1, higher_is_better: bool | None = None
+    ) -> list[RankedClass]:
+        """The ``k`` best measured classes by the seed mean of ``metric`` at ``epoch``, best
+        first; ties go to the smaller space index, losses rank ascending by default
+        (:func:`~nasbench.core.ranking.top_classes`)."""
+        return top_classes(self, k, metric, epoch=epoch, higher_is_better=higher_is_better)
 
     def to_pandas(self, epoch: int = -1) -> Any:
         """One row per architecture: index (and the imported benchmark's own index, e.g.
