@@ -57,10 +57,7 @@ def fidelity_report(
     if len(table.seeds) < 2:
         raise MetricError("fidelity needs a table with at least two seeds")
     values = table.raw(metric).astype(np.float64)
-    done = np.all(table.run_status == STATUS_DONE, axis=1) & np.all(~np.isnan(values[:, :, -1]), axis=1)
-    if classes is not None:
-        done &= np.isin(table.unique, np.asarray(classes, dtype=np.int64))
-    rows = np.nonzero(done)[0]
+    rows = np.nonzero(_complete(table, metric, classes))[0]
     candidates = int(table.num_unique if classes is None else np.isin(table.unique, classes).sum())
     if rows.shape[0] < candidates:
         logger.info(
@@ -75,7 +72,7 @@ def fidelity_report(
         )
     final = values[rows, :, -1]
     pairs = list(itertools.combinations(range(final.shape[1]), 2))
-    spearman = float(np.mean([stats.spearmanr(final[:, a], final[:, b]).statistic for a, b in pairs]))
+    spearman = _seed_spearman(table, metric, rows)
     kendall = float(np.mean([stats.kendalltau(final[:, a], final[:, b]).statistic for a, b in pairs]))
     mean_abs = float(np.mean([np.mean(np.abs(final[:, a] - final[:, b])) for a, b in pairs]))
     epoch_spearman = []
@@ -106,6 +103,16 @@ def fidelity_report(
     }
 
 
+def _complete(table: Table, metric: str, classes: np.ndarray | None) -> np.ndarray:
+    """bool [U]: classes done with every seed and a final ``metric`` on each (only among
+    ``classes``, representative indices, when given)."""
+    final = table.raw(metric)[:, :, -1]
+    done = np.all(table.run_status == STATUS_DONE, axis=1) & np.all(~np.isnan(final), axis=1)
+    if classes is not None:
+        done &= np.isin(table.unique, np.asarray(classes, dtype=np.int64))
+    return done
+
+
 def _seed_spearman(table: Table, metric: str, rows: np.ndarray) -> float:
     """Mean seed-to-seed Spearman of the final ``metric`` over ``rows`` (NaN when undefined)."""
     final = table.raw(metric).astype(np.float64)[rows, :, -1]
@@ -133,10 +140,7 @@ def external_report(
     """
     from nasbench.generation.validity import validity
 
-    values = table.raw(EXTERNAL_METRIC).astype(np.float64)
-    done = np.all(table.run_status == STATUS_DONE, axis=1) & np.all(~np.isnan(values[:, :, -1]), axis=1)
-    if classes is not None:
-        done &= np.isin(table.unique, np.asarray(classes, dtype=np.int64))
+    done = _complete(table, EXTERNAL_METRIC, classes)
     measured = table.unique[done]
     result = validity(
         table, reference, metric=EXTERNAL_METRIC, reference_metric=reference_metric, classes=measured
