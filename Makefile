@@ -18,7 +18,7 @@ DEFAULT_TABLE := tables/nb201-fmnist-cpu.h5
 SHARDS := 0 1 2 3 4 5 6 7
 SHARD_DIR := build/default-table
 
-.PHONY: demo tiny test bench lint clean default-table predictors one-shot extended-space nb201-tables reproduce protocol-study
+.PHONY: demo tiny test test-slow bench lint clean default-table predictors one-shot extended-space nb201-tables reproduce protocol-study
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ tiny: $(BIN)/.installed
 # Lint (ruff, formatting, the import contracts of pyproject.toml), then the test suite.
 test: lint
 	$(BIN)/python -m pytest -q
+
+# The slow reliability tests (SIGKILL of a Dask cluster and of one of its workers): about 3 min.
+test-slow: $(BIN)/.installed
+	$(BIN)/python -m pytest -q -m slow
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"

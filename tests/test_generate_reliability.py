@@ -405,6 +405,7 @@ def is_dead(process: psutil.Process) -> bool:
         return True
 
 
+@pytest.mark.slow
 def test_dask_worker_sigkilled_mid_run_loses_nothing(tmp_path: Path, reference: Table) -> None:
     out = tmp_path / "dask.h5"
     journal = journal_of(out)
