@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 import pytest
 import torch
@@ -623,6 +624,44 @@ def test_merged_shards_equal_the_unsharded_run(
         assert np.isfinite(merged.raw(name)[done]).all(), name
     assert merged.protocol == FAST.to_dict()
     assert merged.provenance["merged_from"] == [p.name for p in shards]
+
+
+def test_tables_of_other_seeds_merge_into_their_seed_union(base_table: Table, tmp_path: Path) -> None:
+    """A table extended by a new seed (generated into its own file) merges with the old one
+    into the table the seeds would have made together, in the order the inputs name them."""
+    parts = []
+    for seed in (1, 0):
+        parts.append(tmp_path / f"seed{seed}.h5")
+        assert run_generate(parts[-1], FAST.replace(seeds=(seed,))).runs_done == LIMIT
+    with TableWriter(parts[1]) as writer:  # a study on one seed does not describe the union
+        writer.set_attr("fidelity", {"seed_spearman": 0.5})
+    out = tmp_path / "union.h5"
+    counts = merge_tables(out, [parts[1], parts[0]])
+    assert counts["runs_done"] == LIMIT * SEEDS and counts["runs_in_several_inputs"] == 0
+    assert validate_table(out) == []
+    merged = open_table(out)
+    assert merged.seeds.tolist() == [0, 1] and merged.protocol == FAST.to_dict()
+    assert merged.fidelity is None
+    assert np.array_equal(merged.run_status, base_table.run_status)
+    done = base_table.run_status != STATUS_PENDING
+    for name in COMPARED:
+        assert np.array_equal(merged.raw(name)[done], base_table.raw(name)[done]), name
+    with h5py.File(out, "r") as handle, h5py.File(parts[1], "r") as source:
+        assert handle["metrics/test_loss"].dtype == source["metrics/test_loss"].dtype
+    merge_tables(tmp_path / "r.h5", parts)
+    reversed_order = open_table(tmp_path / "r.h5")
+    assert reversed_order.seeds.tolist() == [1, 0]
+    assert np.array_equal(reversed_order.raw("test_acc")[:, 0], merged.raw("test_acc")[:, 1], equal_nan=True)
+
+
+def test_a_seed_union_of_another_protocol_is_refused(
+    tmp_path: Path, base: tuple[Path, GenerateSummary]
+) -> None:
+    other = tmp_path / "other.h5"
+    run_generate(other, FAST.replace(seeds=(2,), learning_rate=0.05), limit=1)
+    with pytest.raises(TableError, match="another protocol"):
+        merge_tables(tmp_path / "out.h5", [base[0], other])
+    assert not (tmp_path / "out.h5").exists()
 
 
 def test_compact_merge_keeps_accuracies_exact_and_shrinks_the_rest(

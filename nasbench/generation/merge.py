@@ -1,7 +1,11 @@
 """Merging shard tables: tables of one space, model, dataset and protocol into one.
 
 Shards come from ``generate(..., shard=(i, n))`` runs on several machines; each holds the
-same rows and seeds with a different part of the runs recorded. Merging can also rewrite
+same rows and seeds with a different part of the runs recorded. Tables of the same rows
+that differ only in their seeds (a table extended by ``generate --seeds 2`` into a new
+file) merge into one table holding the union of the seeds, in the order the inputs name
+them; its protocol lists them all, and a stored fidelity study (measured on fewer seeds)
+is dropped: run ``nasbench fidelity`` on the merged table. Merging can also rewrite
 the metrics in a compact storage type (:data:`~nasbench.core.schema.COMPACT_DTYPES`).
 Every input's checksum is verified before anything is written, so a table edited after it
 was sealed is refused rather than re-sealed with a new, valid checksum.
@@ -15,6 +19,7 @@ import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -55,37 +60,37 @@ def merge_tables(
     tables = [open_table(path, verify=True) for path in inputs]
     first = tables[0]
     for other in tables[1:]:
-        for key in ("space", "model", "dataset", "protocol"):
-            a = first.space.to_dict() if key == "space" else getattr(first, key)
-            b = other.space.to_dict() if key == "space" else getattr(other, key)
-            if a != b:
-                raise TableError(
-                    f"{other.path} holds a table of another {key} than {first.path}; cannot merge"
-                )
-        if not (np.array_equal(first.indices, other.indices) and np.array_equal(first.seeds, other.seeds)):
-            raise TableError(
-                f"{other.path} covers other architectures or seeds than {first.path}; cannot merge"
-            )
-    status = first.run_status.copy()
-    messages = (
-        first.run_messages if first.run_messages is not None else np.full(status.shape, "", dtype=object)
-    ).astype(object)
-    values = {name: first.raw(name) for name in first.epoch_metrics}
+        _check_compatible(first, other)
+    seeds = _seed_union(tables)
+    status = np.full((first.unique.shape[0], len(seeds)), STATUS_PENDING, dtype=np.int8)
+    messages = np.full(status.shape, "", dtype=object)
+    shape = (*status.shape, first.num_epochs)
+    values = {name: np.full(shape, np.nan) for name in first.epoch_metrics}
     overlapping = 0
-    for other in tables[1:]:
-        incoming = other.run_status != STATUS_PENDING
-        overlapping += int(np.sum(incoming & (status != STATUS_PENDING)))
-        take = incoming & (status == STATUS_PENDING)
+    for table in tables:
+        columns = [seeds.index(int(seed)) for seed in table.seeds]
+        incoming = table.run_status != STATUS_PENDING
+        overlapping += int(np.sum(incoming & (status[:, columns] != STATUS_PENDING)))
+        take = incoming & (status[:, columns] == STATUS_PENDING)
         for name in first.epoch_metrics:
-            values[name][take] = other.raw(name)[take]
-        if other.run_messages is not None:
-            messages[take] = other.run_messages[take]
-        status[take] = other.run_status[take]
+            block = values[name][:, columns]
+            block[take] = table.raw(name)[take]
+            values[name][:, columns] = block
+        if table.run_messages is not None:
+            block = messages[:, columns]
+            block[take] = table.run_messages[take]
+            messages[:, columns] = block
+        block = status[:, columns]
+        block[take] = table.run_status[take]
+        status[:, columns] = block
     if overlapping:
         logger.info("%d runs recorded in several inputs: each taken from the first that has it", overlapping)
     temporary = target.with_name(target.name + ".tmp")
     try:
-        _write_merged(temporary, first, tables, values, status, messages, dtype)
+        if seeds == [int(seed) for seed in first.seeds]:
+            _write_merged(temporary, first, tables, values, status, messages, dtype)
+        else:
+            _write_merged(temporary, first, tables, values, status, messages, dtype or {}, seeds)
         os.replace(temporary, target)
     except OSError as exc:
         raise TableError(f"{target}: cannot write the merged table ({exc.strerror or exc})") from None
@@ -100,6 +105,38 @@ def merge_tables(
     }
 
 
+def _check_compatible(first: Table, other: Table) -> None:
+    """Refuse ``other`` unless it holds the rows of ``first`` under the same space, model,
+    dataset and protocol (the protocol's seeds may differ)."""
+    for key in ("space", "model", "dataset", "protocol"):
+        a = first.space.to_dict() if key == "space" else getattr(first, key)
+        b = other.space.to_dict() if key == "space" else getattr(other, key)
+        if key == "protocol":
+            a, b = _without_seeds(a), _without_seeds(b)
+        if a != b:
+            raise TableError(f"{other.path} holds a table of another {key} than {first.path}; cannot merge")
+    if not np.array_equal(first.indices, other.indices):
+        raise TableError(f"{other.path} covers other architectures than {first.path}; cannot merge")
+    if other.num_epochs != first.num_epochs or other.epoch_metrics != first.epoch_metrics:
+        raise TableError(f"{other.path} records other epochs or metrics than {first.path}; cannot merge")
+    kinds = {str(t.seed_axis.get("kind", "runs")) for t in (first, other)}
+    if kinds != {"runs"} and not np.array_equal(first.seeds, other.seeds):
+        raise TableError(f"{other.path}: seed columns of kind {sorted(kinds)} cannot be merged by seed")
+
+
+def _without_seeds(protocol: Any) -> Any:
+    """A protocol mapping without its ``seeds`` (the one entry a seed union may change)."""
+    return {k: v for k, v in protocol.items() if k != "seeds"} if isinstance(protocol, dict) else protocol
+
+
+def _seed_union(tables: Sequence[Table]) -> list[int]:
+    """Every input's seeds, each once, in the order the inputs name them."""
+    seeds: list[int] = []
+    for table in tables:
+        seeds += [int(seed) for seed in table.seeds if int(seed) not in seeds]
+    return seeds
+
+
 def _write_merged(
     temporary: Path,
     first: Table,
@@ -108,10 +145,15 @@ def _write_merged(
     status: np.ndarray,
     messages: np.ndarray,
     dtype: str | dict[str, str] | None,
+    seeds: list[int] | None = None,
 ) -> None:
     """Write the merged table at ``temporary``: a copy of the first input (checked to be
-    the content that was verified when it was opened) or a new file in ``dtype``, then
-    every run, device and the provenance."""
+    the content that was verified when it was opened) or a new file in ``dtype`` (an
+    empty mapping keeps the first input's storage types), then every run, device and the
+    provenance. ``seeds``, when given, are the merged table's seeds (a seed union)."""
+    if dtype == {}:
+        with open_h5(first.path, "r") as handle:
+            dtype = {name: str(handle[f"metrics/{name}"].dtype) for name in first.epoch_metrics}
     if dtype is None:
         shutil.copyfile(first.path, temporary)
         with open_h5(temporary, "r") as handle:
@@ -122,8 +164,8 @@ def _write_merged(
             space=first.space,
             model=first.model,
             dataset=first.dataset,
-            protocol=first.protocol,
-            seeds=first.seeds.tolist(),
+            protocol=first.protocol if seeds is None else {**first.protocol, "seeds": seeds},
+            seeds=first.seeds.tolist() if seeds is None else seeds,
             num_epochs=first.num_epochs,
             params=first.params,
             flops=first.flops,
@@ -156,5 +198,5 @@ def _write_merged(
         provenance = dict(first.provenance)
         provenance["merged_from"] = [Path(t.path).name for t in tables]
         writer.set_attr("provenance", provenance)
-        if first.fidelity is not None and dtype is not None:
+        if first.fidelity is not None and dtype is not None and seeds is None:
             writer.set_attr("fidelity", first.fidelity)
