@@ -280,6 +280,118 @@ def test_demsar_with_rejection_diagram_caption_and_table_agree(tmp_path: Path) -
     assert main.concordance.contains(concordance)
 
 
+# --------------------------------------------------------------------- one verdict
+def _disagreeing() -> dict[str, list[float]]:
+    """Results on which the two protocols disagree: good beats rs on every seed by 0.05 pp
+    (Wilcoxon p = 2/1024, significant after Holm), yet among five strategies it is on
+    average only one rank ahead of rs, closer than Nemenyi's critical difference (1.93)."""
+    rs = [1.0 + 0.03 * seed for seed in range(10)]
+    return {
+        "best": [0.1 + 0.01 * seed for seed in range(10)],
+        "good": [value - 0.05 for value in rs],
+        "rs": rs,
+        "mid": [value + (0.2 if seed % 2 else -0.2) for seed, value in enumerate(rs)],
+        "bad": [5.0 + 0.01 * seed for seed in range(10)],
+    }
+
+
+def _claims(section: str, comparison: Comparison) -> dict[frozenset[str], set[bool]]:
+    """Every statement a statistics section makes about whether two strategies differ:
+    table verdict columns, verdict and caption sentences, and blanket 'no pair' sentences."""
+    claims: dict[frozenset[str], set[bool]] = {}
+
+    def claim(first: str, second: str, differs: bool) -> None:
+        claims.setdefault(frozenset((first, second)), set()).add(differs)
+
+    for header in ("strategy | against", "better rank"):
+        for row in _rows(section, header):
+            claim(row[0], row[1], row[-1].startswith("differs"))
+    for first, second in re.findall(r"(\w+) ranks better than (\w+)", section):
+        claim(first, second, True)
+    caption = re.search(r"pair\(s\) not joined by any bar differ \(([^)]*)\)", section)
+    for pair in caption.group(1).split("; ") if caption else []:
+        claim(*pair.split(" vs "), True)
+    baseline = comparison.protocol.baseline
+    listed = re.search(r"lower final regret: ([^;]*); higher: ([^;.]*)", section)
+    for names in listed.groups() if listed else ():
+        for name in names.split(", "):
+            if name != "none":
+                claim(name, baseline, True)
+    names = [s.strategy for s in comparison.ranked]
+    if "No strategy's final regret differs significantly from the baseline" in section:
+        for name in names:
+            if name != baseline:
+                claim(name, baseline, False)
+    blanket = ("so none differs", "separates no pair", "no pair of strategies is declared different")
+    if any(phrase in section for phrase in blanket):
+        for i, first in enumerate(names):
+            for second in names[i + 1 :]:
+                claim(first, second, False)
+    return claims
+
+
+@pytest.mark.parametrize("protocol", [BASELINE, DEMSAR], ids=["baseline", "demsar"])
+def test_when_the_protocols_disagree_the_report_states_one_verdict(
+    tmp_path: Path, protocol: dict[str, object]
+) -> None:
+    """Wilcoxon-Holm against rs says good differs; Friedman-Nemenyi says it does not. The
+    report follows the protocol config.json chose, and every sentence, caption, diagram and
+    table of it says the same about every pair."""
+    regrets = _disagreeing()
+    directory = _crafted(tmp_path / "r", regrets, statistics=protocol)
+    results = load_results(directory)
+    both = {
+        name: _main_of(results, {"protocol": name, "baseline": "rs", "alpha": 0.05})
+        for name in ("baseline", "demsar")
+    }
+    assert both["baseline"].declares("good", "rs") and not both["demsar"].declares(
+        "good", "rs"
+    )  # they disagree
+    assert both["demsar"].friedman.p_value < 0.05 and both["demsar"].declares("best", "bad")
+    chosen = both[str(protocol["protocol"])]
+    paths = write_report(directory, tmp_path / "board")
+    markdown = paths[1].read_text()
+    section = _section(markdown, "## Table", "## Failed runs")
+    claims = _claims(section, chosen)
+    assert frozenset(("good", "rs")) in claims  # the disputed pair is spoken about...
+    for pair, said in claims.items():  # ...and no statement contradicts the protocol's outcome
+        assert said == {chosen.declares(*pair)}, (sorted(pair), said)
+    assert section.count(f"Verdict: {chosen.verdict}") == 1
+    assert f"Verdict of the statistics below: {chosen.verdict}" in section
+    diagrams = [path for path in paths[2:] if "-cd-" in path.name]
+    if protocol is BASELINE:
+        assert diagrams == [] and "Friedman" not in section and "Nemenyi" not in section
+        assert "lower final regret: best, good; higher: bad" in chosen.verdict
+    else:
+        assert len(diagrams) == 1 and "Wilcoxon" not in section.replace("no Wilcoxon", "")
+        assert "good ranks better than rs" not in section
+        assert {(d.better, d.worse) for d in chosen.differences} == {
+            (p.first, p.second) for p in chosen.nemenyi if p.differs
+        }
+
+
+def _main_of(results: object, statistics: dict[str, object]) -> Comparison:
+    results.config["statistics"] = statistics  # type: ignore[attr-defined]
+    return next(c for c in analyse(results) if not c.constraint)  # type: ignore[arg-type]
+
+
+def test_too_few_seeds_to_detect_anything_is_said_in_the_verdict(tmp_path: Path) -> None:
+    """Three seeds: an exact signed-rank test cannot go below p = 0.25, so the verdict says
+    no difference could have been detected (and the intervals that exclude 0 are explained)."""
+    regrets = {"re": [0.2, 0.3, 0.25], "bananas": [0.5, 0.55, 0.45], "rs": [1.0, 1.1, 0.9]}
+    directory = _crafted(tmp_path / "r", regrets)
+    main = _main(directory)
+    assert main.differences == [] and [t.p_value for t in main.wilcoxon] == pytest.approx([0.25, 0.25])
+    assert main.verdict.endswith(
+        "with 3 seed(s) the smallest Holm-adjusted p-value these tests can give is 0.5, so no difference "
+        "could have been detected."
+    )
+    markdown = write_report(directory, tmp_path / "board")[1].read_text()
+    assert "The bootstrap intervals of re, bananas exclude 0 although the Holm-adjusted test" in markdown
+    many = _main(_crafted(tmp_path / "many", _five_strategies()))
+    assert "could have been detected" not in many.verdict
+
+
 # --------------------------------------------------------------------- ties and failures
 def test_equal_average_ranks_are_declared_ties(tmp_path: Path) -> None:
     regrets = {"b": [0.2, 0.4, 0.2, 0.4], "a": [0.4, 0.2, 0.4, 0.2], "rs": [0.9, 0.9, 0.9, 0.9]}

@@ -5,6 +5,11 @@ Sections add blocks (headings, paragraphs, bullets, tables, images, code, detail
 as base64 PNG, no JavaScript, no external resources) and :func:`render_markdown` as
 Markdown for a repository (figures linked in a folder beside it), so both documents say
 the same thing.
+
+The page is one column (``<main>``) that never scrolls sideways, from a phone's 390 px to
+a desktop: long unbreakable cell text (architecture strings, checksums, paths) wraps
+anywhere, code and tracebacks wrap, figures shrink to the column, and a table with more
+columns than a narrow screen holds scrolls inside its own box.
 """
 
 from __future__ import annotations
@@ -74,8 +79,11 @@ class Code:
 
 @dataclass(frozen=True)
 class Details:
+    """A collapsed block: ``text`` (code in ``language``) under a one-line ``summary``."""
+
     summary: str
     text: str
+    language: str = "text"
 
 
 Block = Heading | Paragraph | Bullets | Table | Image | Code | Details
@@ -117,8 +125,19 @@ class Document:
     def code(self, text: str, language: str = "") -> None:
         self.blocks.append(Code(text, language))
 
-    def details(self, summary: str, text: str) -> None:
-        self.blocks.append(Details(summary, text))
+    def details(self, summary: str, text: str, language: str = "text") -> None:
+        self.blocks.append(Details(summary, text, language))
+
+    def retitle(self, text: str) -> None:
+        """Replace the text of the first level-1 heading (add one first when there is none);
+        runs of whitespace, line breaks included, become one space."""
+        text = " ".join(text.split())
+        for index, block in enumerate(self.blocks):
+            if isinstance(block, Heading) and block.level == 1:
+                self.blocks[index] = Heading(1, text, block.anchor)
+                return
+        self.blocks.insert(0, Heading(1, text, "title"))
+        self._anchors.add("title")
 
     @property
     def title(self) -> str:
@@ -131,16 +150,35 @@ class Document:
 
 
 _CSS = """
-body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;
-padding:0 1em;color:#1b1b1b;line-height:1.45}
+body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:0;color:#1b1b1b;line-height:1.45}
+main{max-width:1100px;margin:2em auto;padding:0 1em;overflow-wrap:break-word}
 h1,h2,h3{line-height:1.2}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
 table{border-collapse:collapse;margin:1em 0;font-size:.9em;display:block;overflow-x:auto;max-width:100%}
 th,td{border:1px solid #ccc;padding:.25em .6em;vertical-align:top}th{background:#f3f3f3}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.wrap,td.code{overflow-wrap:anywhere}
+td.code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em}
 figure{margin:1em 0}figure img{max-width:100%;height:auto}figcaption{font-size:.9em;color:#444}
-pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.85em}
-nav ul{columns:2}details{margin:.3em 0}
+pre{background:#f6f6f6;padding:.6em;font-size:.85em;white-space:pre-wrap;overflow-wrap:anywhere}
+nav ul{columns:2}details{margin:.3em 0}summary{cursor:pointer}
+@media (max-width:600px){main{margin:1em auto;padding:0 .6em}nav ul{columns:1}th,td{padding:.2em .35em}}
 """.strip()
+
+#: A cell holding a word longer than this wraps anywhere, so it cannot widen its table.
+LONG_WORD = 24
+#: Cells set as code: an architecture string (``|op~0|+|...``) or a checksum.
+_CODE_CELL = re.compile(r"\|[^|\s]+~\d+\|.*|(sha256:)?[0-9a-f]{32,}", re.DOTALL)
+
+
+def _cell_class(cell: str, numeric: bool) -> str:
+    """The class of a table cell: num (right-aligned), code, wrap (a long word), or none."""
+    if numeric:
+        return "num"
+    if _CODE_CELL.fullmatch(cell):
+        return "code"
+    if any(len(word) > LONG_WORD for word in cell.split()):
+        return "wrap"
+    return ""
 
 
 def _html_table(block: Table) -> str:
@@ -148,11 +186,11 @@ def _html_table(block: Table) -> str:
     head = "".join(f"<th>{escape(cell)}</th>" for cell in block.header)
     rows = []
     for row in block.rows:
-        cells = "".join(
-            f'<td class="num">{escape(cell)}</td>' if numeric else f"<td>{escape(cell)}</td>"
-            for cell, numeric in zip(row, block.numeric, strict=True)
-        )
-        rows.append(f"<tr>{cells}</tr>")
+        cells = []
+        for cell, numeric in zip(row, block.numeric, strict=True):
+            kind = _cell_class(cell, numeric)
+            cells.append(f'<td class="{kind}">{escape(cell)}</td>' if kind else f"<td>{escape(cell)}</td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
@@ -184,13 +222,14 @@ def render_html(document: Document, title: str) -> str:
             body.append(f"<pre><code>{escape(block.text)}</code></pre>")
         else:
             body.append(
-                f"<details><summary>{escape(block.summary)}</summary><pre>{escape(block.text)}</pre></details>"
+                f"<details><summary>{escape(block.summary)}</summary><pre><code>{escape(block.text)}</code></pre>"
+                "</details>"
             )
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<link rel="icon" href="data:,">\n<title>{escape(title)}</title>\n<style>\n{_CSS}\n</style>\n'
-        "</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n"
+        "</head>\n<body>\n<main>\n" + "\n".join(body) + "\n</main>\n</body>\n</html>\n"
     )
 
 
@@ -220,6 +259,6 @@ def render_markdown(document: Document, files_link: str) -> str:
         else:
             parts.append(
                 f"<details><summary>{html.escape(' '.join(block.summary.split()))}</summary>\n\n"
-                f"{markdown.fence(block.text, 'text')}\n\n</details>"
+                f"{markdown.fence(block.text, block.language)}\n\n</details>"
             )
     return "\n\n".join(parts) + "\n"

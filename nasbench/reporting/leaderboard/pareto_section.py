@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from nasbench.core.pareto import hypervolume, pareto_front
+from nasbench.reporting.labels import in_sentence, metric_label
 from nasbench.reporting.leaderboard.document import Document
 from nasbench.reporting.leaderboard.figures import Palette, pareto_figure
 from nasbench.reporting.leaderboard.load import Results, table_names
@@ -133,20 +134,23 @@ def _panel(
     entry = next((e for e in results.config["tables"] if str(e.get("name")) == table), {})
     box = hypervolume_box(entry, objective)
     runs = results.runs[(results.runs["table"] == table) & (results.runs["objective"] == objective)]
-    title = f"{table}: validation and test accuracy against {objective}"
-    document.heading(3, f"{table}: {objective}")
+    label = metric_label(objective)
+    named = in_sentence(label)  # inside a sentence
+    title = f"{table}: accuracy against {named}"
+    document.heading(3, f"{table}: {label}")
     reference = None if box is None else (box.ceiling, box.floor)
-    caption = f"Pareto fronts on {table}, accuracy against {objective}, pooled over seeds."
+    rendered = pareto_figure(title, objective, frame, palette, reference)
+    caption = f"Pareto fronts on {table}, accuracy against {named} ({objective}), pooled over seeds."
     if box is not None:
         caption += (
-            f" Dashed on the test panel: the hypervolume reference point ({objective} {box.ceiling:.4g}, "
-            f"test accuracy {box.floor:.2f} %)."
+            f" Dashed on the test panel: the hypervolume reference point ({box.ceiling:.4g}, test accuracy "
+            f"{box.floor:.2f} %)."
         )
     document.image(
         f"pareto-{table}-{objective}",
         f"Pareto fronts: {title}",
-        caption,
-        pareto_figure(title, objective, frame, palette, reference),
+        " ".join((caption, *rendered.notes)),
+        rendered.png,
         "pareto",
     )
     if box is None:
@@ -158,23 +162,23 @@ def _panel(
             "comparable within this table of this report only."
         )
         rows = _legacy_rows(frame)
-        label = "hypervolume, val acc (mean ± sd)"
+        volume = "hypervolume, val acc (mean ± sd)"
     else:
         rows, failed = _fixed_rows(frame, runs, box)
         document.paragraph(
             f"Hypervolume per run: the area the run's front points dominate by their scored test accuracy "
-            f"and {objective}, up to the reference point fixed for {table} in config.json "
+            f"and {named}, up to the reference point fixed for {table} in config.json "
             f"(hypervolume_reference: {objective} at most {box.ceiling:.4g}, test accuracy at least "
-            f"{box.floor:.2f} %), as a fraction of the box from that point to the ideal corner ({objective} "
+            f"{box.floor:.2f} %), as a fraction of the box from that point to the ideal corner ({named} "
             f"0, test accuracy {box.ideal_accuracy:.2f} %, the highest best test accuracy config.json "
             "records for the table). The reference is the same for every strategy and every report of "
             "this table; a point worse than it in either "
             f"coordinate adds nothing; a failed run has no front and counts as 0 ({failed} here)."
         )
-        label = "hypervolume, test acc (mean ± sd)"
+        volume = "hypervolume, test acc (mean ± sd)"
     document.table(
-        ("strategy", "seeds", "front points", "pooled front", label, "best val acc %", "its test acc %",
-         f"its {objective}"),
+        ("strategy", "seeds", "front points", "pooled front", volume, "best val acc %", "its test acc %",
+         f"its {named}"),
         rows,
         (False, True, True, True, True, True, True, True),
     )  # fmt: skip

@@ -1,11 +1,13 @@
 """The final-results table and the statistics of one comparison, as report blocks.
 
 The statistics section opens with one paragraph stating the protocol, its alpha and where
-the choice came from, then one verdict sentence (:attr:`Comparison.verdict`); the table
-and, under Demšar's protocol, the critical-difference diagram below it are drawn from the
-same numbers, so caption, diagram and table cannot disagree. Every p-value has the effect
-size and its bootstrap interval beside it, and a sentence compares the differences with
-the table's own seed noise.
+the choice came from, then one verdict sentence (:attr:`Comparison.verdict`). The verdict,
+every table's verdict column, and under Demšar's protocol the critical-difference diagram
+and its caption are all written from one list, :attr:`Comparison.differences` (the pairs
+the protocol declares different), so none can contradict another. Every p-value has the
+effect size and its bootstrap interval beside it; where an interval excludes 0 without the
+test rejecting, a sentence says why that is no contradiction; and a sentence compares the
+differences with the table's own seed noise.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from nasbench.reporting.leaderboard.inference import BOOTSTRAP_RESAMPLES, BOOTST
 from nasbench.reporting.leaderboard.stats import Comparison
 from nasbench.reporting.markdown import MISSING, mean_sd, number, p_value
 
-__all__ = ["final_table", "interval_text", "statistics_section"]
+__all__ = ["cd_caption", "final_table", "interval_text", "statistics_section"]
 
 
 def interval_text(interval: Interval, digits: int = 3) -> str:
@@ -123,13 +125,60 @@ def _noise_sentence(comparison: Comparison, differences: Sequence[tuple[str, flo
     return f"{intro} Smaller than that, within the table's own seed noise: {', '.join(small)}."
 
 
+def _excludes_zero(interval: Interval) -> bool:
+    """Whether a finite interval lies wholly on one side of 0."""
+    return (
+        math.isfinite(interval.low)
+        and math.isfinite(interval.high)
+        and (interval.low > 0 or interval.high < 0)
+    )
+
+
+def _interval_sentence(labels: Sequence[str], tests: int, what: str) -> str:
+    """Why intervals that exclude 0 for pairs the test does not declare different are no
+    contradiction ('' when there are none)."""
+    if not labels:
+        return ""
+    subject = "interval" if len(labels) == 1 else "intervals"
+    verb = "excludes" if len(labels) == 1 else "exclude"
+    return (
+        f" The bootstrap {subject} of {', '.join(labels)} {verb} 0 although the {what} does not declare "
+        f"a difference: an interval describes the size of one difference, unadjusted for the {tests} "
+        "comparison(s) made and, over few seeds, narrower than its coverage claims; the verdict is the "
+        "test's."
+    )
+
+
+#: Most separated pairs a critical-difference caption names (more: the table lists them).
+_CAPTION_PAIRS = 6
+
+
+def cd_caption(comparison: Comparison) -> str:
+    """The critical-difference diagram's caption, from :attr:`Comparison.differences`."""
+    differences = comparison.differences
+    if differences:
+        pairs = (
+            "; ".join(f"{d.better} vs {d.worse}" for d in differences)
+            if len(differences) <= _CAPTION_PAIRS
+            else "listed in the table below"
+        )
+        verdict = f"the {len(differences)} pair(s) not joined by any bar differ ({pairs}); no other pair does"
+    else:
+        verdict = "every pair is joined by a bar, so none differs"
+    return (
+        "Critical-difference diagram (Demšar 2006), drawn because the Friedman test rejected equal "
+        "ranks: average rank over seeds, lower is better; strategies joined by a bar are closer than "
+        f"the Nemenyi critical difference and do not differ significantly; {verdict}."
+    )
+
+
 def _baseline_section(document: Document, comparison: Comparison) -> None:
     alpha = comparison.protocol.alpha
     if not comparison.wilcoxon:
         return
     rows = []
     for test in comparison.wilcoxon:
-        if test.differs(alpha):
+        if comparison.declares(test.strategy, test.reference):
             outcome = f"differs (Holm p < {alpha:g}): {'lower' if test.lower else 'higher'} regret"
         else:
             outcome = "no significant difference"
@@ -155,10 +204,16 @@ def _baseline_section(document: Document, comparison: Comparison) -> None:
         (False, False, True, True, True, True, True, True, True, True, False),
     )  # fmt: skip
     differences = [(t.strategy, t.mean_difference.estimate) for t in comparison.wilcoxon]
+    undeclared = [
+        t.strategy
+        for t in comparison.wilcoxon
+        if _excludes_zero(t.mean_difference) and not comparison.declares(t.strategy, t.reference)
+    ]
     document.paragraph(
         f"Δ: strategy minus {comparison.protocol.baseline}, so a negative Δ is a lower final regret than "
         "the baseline's. Pairs tested: every seed, zero differences included (Pratt); W is the smaller "
         f"of the two signed-rank sums. {_noise_sentence(comparison, differences, 'mean Δ')}"
+        + _interval_sentence(undeclared, len(comparison.wilcoxon), "Holm-adjusted test")
     )
 
 
@@ -182,23 +237,16 @@ def _demsar_section(document: Document, comparison: Comparison, title: str) -> N
             + _noise_sentence(comparison, [("that span", gap)], "gap")
         )
         return
-    separated = {(pair.first, pair.second) for pair in comparison.nemenyi if pair.differs}
+    separated = {(d.better, d.worse) for d in comparison.differences}
     document.paragraph(
         f"Nemenyi critical difference at alpha = {alpha:g}: {comparison.critical_difference:.3f} "
         f"average ranks; {len(separated)} of {len(comparison.nemenyi)} pairs differ by at least that."
     )
     png = critical_difference_figure(title, comparison.ranked, comparison.critical_difference, separated)
-    verdict = (
-        f"the {len(separated)} pair(s) not joined by any bar differ (listed in the table below)"
-        if separated
-        else "every pair is joined by a bar, so none differs"
-    )
     document.image(
         f"cd-{title}",
         f"Critical-difference diagram: {title}",
-        "Critical-difference diagram (Demšar 2006), drawn because the Friedman test rejected equal "
-        "ranks: average rank over seeds, lower is better; strategies joined by a bar are closer than "
-        f"the Nemenyi critical difference and do not differ significantly; {verdict}.",
+        cd_caption(comparison),
         png,
         "critical-difference",
     )
@@ -210,7 +258,9 @@ def _demsar_section(document: Document, comparison: Comparison, title: str) -> N
             p_value(pair.p_value),
             number(pair.mean_difference.estimate, 3),
             interval_text(pair.mean_difference),
-            f"differs (Δ rank ≥ CD, p < {alpha:g})" if pair.differs else "no significant difference",
+            f"differs (Δ rank ≥ CD, p < {alpha:g})"
+            if comparison.declares(pair.first, pair.second)
+            else "no significant difference",
         )
         for pair in comparison.nemenyi
     ]
@@ -223,11 +273,17 @@ def _demsar_section(document: Document, comparison: Comparison, title: str) -> N
     differences = [
         (f"{pair.first} vs {pair.second}", pair.mean_difference.estimate)
         for pair in comparison.nemenyi
-        if pair.differs
+        if comparison.declares(pair.first, pair.second)
+    ]
+    undeclared = [
+        f"{pair.first} vs {pair.second}"
+        for pair in comparison.nemenyi
+        if _excludes_zero(pair.mean_difference) and not comparison.declares(pair.first, pair.second)
     ]
     document.paragraph(
         "Δ regret: the better-ranked strategy minus the other, percentage points. "
         + _noise_sentence(comparison, differences, "mean Δ of a separated pair")
+        + _interval_sentence(undeclared, len(comparison.nemenyi), "Nemenyi test")
     )
 
 

@@ -15,8 +15,10 @@ Two protocols (``statistics`` in config.json, :func:`statistics_protocol`):
   Nemenyi post-hoc test with its critical-difference diagram.
 
 Every p-value comes with an effect size and a seeded bootstrap 95 % interval; average ranks
-are descriptive, with ties declared. One sentence, :attr:`Comparison.verdict`, says what
-the protocol found; every caption, diagram and table is drawn from the same numbers.
+are descriptive, with ties declared. The pairs the protocol declares different are decided
+once, :attr:`Comparison.differences`; the verdict sentence (:attr:`Comparison.verdict`),
+the critical-difference diagram and its caption, and every table's verdict column are
+written from that list (:meth:`Comparison.declares`), so no two of them can disagree.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ __all__ = [
     "PROTOCOLS",
     "RANDOM_SEARCH_NAMES",
     "Comparison",
+    "Difference",
     "NemenyiPair",
     "PairedTest",
     "Protocol",
@@ -56,6 +59,7 @@ __all__ = [
     "analyse",
     "critical_difference",
     "holm",
+    "smallest_holm_p",
     "statistics_protocol",
 ]
 
@@ -135,6 +139,17 @@ class NemenyiPair:
 
 
 @dataclass(frozen=True)
+class Difference:
+    """A pair of strategies the comparison's protocol declares different: ``better`` has
+    the lower final regret (Wilcoxon-Holm against the baseline), or the better average rank
+    (Nemenyi)."""
+
+    better: str
+    worse: str
+    test: str  # "Wilcoxon signed-rank, Holm" or "Nemenyi"
+
+
+@dataclass(frozen=True)
 class StrategySummary:
     """Final results of one strategy on one table (one group), over its seeds."""
 
@@ -174,6 +189,9 @@ class Comparison:
     baseline_skipped: str = ""  # why there are no tests against the baseline
     seed_noise_pp: float | None = None  # sd of one run's final test accuracy over seeds
     seed_noise_unknown: str = ""  # why seed_noise_pp is None
+    #: The pairs the protocol declares different: the one outcome every sentence, caption,
+    #: diagram and verdict column is written from.
+    differences: list[Difference] = field(default_factory=list)
     verdict: str = ""  # one sentence: what the protocol found
 
     @property
@@ -185,6 +203,10 @@ class Comparison:
     def runs_scored_worst(self) -> int:
         """Runs scored as the worst outcome of their block."""
         return sum(summary.runs_scored_worst for summary in self.summaries)
+
+    def declares(self, first: str, second: str) -> bool:
+        """Whether the protocol declares ``first`` and ``second`` different (either order)."""
+        return any({d.better, d.worse} == {first, second} for d in self.differences)
 
     @property
     def tested(self) -> bool:
@@ -396,8 +418,27 @@ def _compare(
         _demsar(comparison, candidates, ranks, regret)
     else:
         _against_baseline(comparison, candidates, regret)
+    comparison.differences = _differences(comparison)
     comparison.verdict = _verdict(comparison)
     return comparison
+
+
+def _differences(comparison: Comparison) -> list[Difference]:
+    """The pairs the comparison's protocol declares different, and nothing else: under the
+    baseline protocol the Holm-adjusted Wilcoxon tests below alpha, under Demšar's the
+    Nemenyi pairs at least the critical difference apart (tested only when Friedman rejects)."""
+    if comparison.protocol.name == "baseline":
+        alpha = comparison.protocol.alpha
+        return [
+            Difference(*((t.strategy, t.reference) if t.lower else (t.reference, t.strategy)), test=_WILCOXON)
+            for t in comparison.wilcoxon
+            if t.differs(alpha)
+        ]
+    return [Difference(pair.first, pair.second, _NEMENYI) for pair in comparison.nemenyi if pair.differs]
+
+
+_WILCOXON = "Wilcoxon signed-rank, Holm"
+_NEMENYI = "Nemenyi"
 
 
 def _demsar(comparison: Comparison, candidates: list[str], ranks: np.ndarray, regret: np.ndarray) -> None:
@@ -472,24 +513,42 @@ def _names(items: Sequence[str]) -> str:
     return ", ".join(items) if items else "none"
 
 
+def smallest_holm_p(comparison: Comparison) -> float:
+    """The smallest Holm-adjusted p-value the baseline protocol's exact signed-rank tests
+    could give with these seeds (NaN without exact tests): 2 / 2^n for n non-zero
+    differences, times the number of tests. At or above alpha, no difference is detectable."""
+    exact = [test for test in comparison.wilcoxon if test.method == "exact"]
+    if not exact or len(exact) < len(comparison.wilcoxon):
+        return math.nan
+    smallest = min(2.0 / 2.0 ** max(test.num_pairs - test.num_zero, 0) for test in exact)
+    return min(1.0, len(comparison.wilcoxon) * smallest)
+
+
 def _verdict(comparison: Comparison) -> str:
-    """One sentence: what the comparison's protocol found."""
-    alpha = comparison.protocol.alpha
+    """One sentence: what the comparison's protocol found, written from
+    :attr:`Comparison.differences` alone."""
+    alpha, differences = comparison.protocol.alpha, comparison.differences
     if comparison.protocol.name == "baseline":
         if not comparison.wilcoxon:
             return f"No test against the baseline: {comparison.baseline_skipped}."
-        differ = [test for test in comparison.wilcoxon if test.differs(alpha)]
         baseline, tested = comparison.protocol.baseline, len(comparison.wilcoxon)
-        if not differ:
+        if not differences:
+            floor = smallest_holm_p(comparison)
+            power = (
+                f"; with {len(comparison.seeds_used)} seed(s) the smallest Holm-adjusted p-value these "
+                f"tests can give is {floor:.3g}, so no difference could have been detected"
+                if floor >= alpha
+                else ""
+            )
             return (
                 f"No strategy's final regret differs significantly from the baseline {baseline}'s "
-                f"(Holm-adjusted p >= {alpha:g} for all {tested})."
+                f"(Holm-adjusted p >= {alpha:g} for all {tested}){power}."
             )
-        better = [test.strategy for test in differ if test.lower]
-        worse = [test.strategy for test in differ if not test.lower]
-        rest = "; the others do not differ significantly from it" if len(differ) < tested else ""
+        better = [d.better for d in differences if d.worse == baseline]
+        worse = [d.worse for d in differences if d.better == baseline]
+        rest = "; the others do not differ significantly from it" if len(differences) < tested else ""
         return (
-            f"{len(differ)} of {tested} strategies differ significantly from the baseline {baseline} "
+            f"{len(differences)} of {tested} strategies differ significantly from the baseline {baseline} "
             f"(Holm-adjusted p < {alpha:g}): lower final regret: {_names(better)}; higher: "
             f"{_names(worse)}{rest}."
         )
@@ -501,16 +560,15 @@ def _verdict(comparison: Comparison) -> str:
             f"The Friedman test does not reject equal average ranks (p >= {alpha:g}), so no pair of "
             "strategies is declared different and the order of average ranks is not evidence of a difference."
         )
-    differ = [pair for pair in comparison.nemenyi if pair.differs]
-    if not differ:
+    if not differences:
         return (
             f"The Friedman test rejects equal average ranks (p < {alpha:g}), but the Nemenyi post-hoc "
             "test separates no pair: every pair is closer than the critical difference."
         )
     return (
         f"The Friedman test rejects equal average ranks (p < {alpha:g}); the Nemenyi post-hoc test "
-        f"separates {len(differ)} of {len(comparison.nemenyi)} pairs: "
-        + "; ".join(f"{pair.first} ranks better than {pair.second}" for pair in differ)
+        f"separates {len(differences)} of {len(comparison.nemenyi)} pairs: "
+        + "; ".join(f"{d.better} ranks better than {d.worse}" for d in differences)
         + "; no other pair differs significantly."
     )
 
